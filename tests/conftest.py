@@ -1,0 +1,63 @@
+"""Fixtures shared by the whole suite: databases on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from portal import migrate
+from portal.database import create_engine, create_session_factory
+from portal.settings import DatabaseSettings
+from tests.fixtures.databases import (
+    POSTGRES_URL_VARIABLE,
+    create_postgres_database,
+    drop_postgres_database,
+)
+from tests.fixtures.services import unavailable
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of an empty database, on each backend Dockyard supports."""
+    if request.param == "sqlite":
+        # A directory that does not exist yet: the engine must create it.
+        yield f"sqlite+aiosqlite:///{tmp_path / 'var' / 'dockyard.sqlite3'}"
+        return
+
+    server_url = os.environ.get(POSTGRES_URL_VARIABLE)
+    how_to_fix = f"run `make services` and set {POSTGRES_URL_VARIABLE} (make test does both)"
+    if not server_url:
+        unavailable("PostgreSQL", f"{POSTGRES_URL_VARIABLE} is not set", how_to_fix)
+    try:
+        url = await create_postgres_database(server_url)
+    except (OSError, SQLAlchemyError) as error:
+        first_line = str(error).splitlines()[0]
+        unavailable("PostgreSQL", f"cannot create a database there: {first_line}", how_to_fix)
+    yield url
+    await drop_postgres_database(server_url, url)
+
+
+@pytest.fixture
+async def bare_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty, unmigrated database."""
+    engine = create_engine(DatabaseSettings(url=database_url))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def engine(bare_engine: AsyncEngine) -> AsyncEngine:
+    """An engine on a database migrated to the newest revision."""
+    await migrate.upgrade(bare_engine)
+    return bare_engine
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with create_session_factory(engine)() as session:
+        yield session

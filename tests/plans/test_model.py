@@ -1,0 +1,88 @@
+"""Plans are frozen values; their fingerprint covers what they sell, not where they are written."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from plans import Catalog, Interval, Money, load_catalog
+from plans.model import Resources
+from tests.fixtures.catalog import copy_sample, edit_file
+
+
+@pytest.fixture(scope="module")
+def sample() -> Catalog:
+    return load_catalog()
+
+
+def _fingerprints(catalog: Catalog) -> dict[tuple[str, int], str]:
+    return {plan.key: plan.fingerprint() for plan in catalog}
+
+
+def test_plans_are_immutable(sample: Catalog) -> None:
+    plan = sample.get("app-starter")
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.name = "Cheaper"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.pricing.amount.minor = 1  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        plan.features.append("free lunch")  # type: ignore[attr-defined]
+
+
+def test_fingerprint_ignores_where_the_plan_is_written(sample: Catalog, tmp_path: Path) -> None:
+    copy = load_catalog(copy_sample(tmp_path / "elsewhere"))
+
+    assert copy.get("app-starter").source != sample.get("app-starter").source
+    assert _fingerprints(copy) == _fingerprints(sample)
+
+
+def test_fingerprint_ignores_comments_and_layout(sample: Catalog, tmp_path: Path) -> None:
+    directory = copy_sample(tmp_path / "catalog")
+    edit_file(
+        directory / "application-hosting.yaml",
+        "  - id: app-starter\n",
+        "  # Our cheapest tier.\n\n  - id: app-starter\n",
+    )
+
+    assert _fingerprints(load_catalog(directory)) == _fingerprints(sample)
+
+
+def test_fingerprint_changes_with_the_price(sample: Catalog, tmp_path: Path) -> None:
+    directory = copy_sample(tmp_path / "catalog")
+    edit_file(directory / "application-hosting.yaml", 'amount: "29.00"', 'amount: "29.01"')
+
+    before, after = _fingerprints(sample), _fingerprints(load_catalog(directory))
+
+    assert [key for key in before if before[key] != after[key]] == [("app-starter", 1)]
+
+
+def test_fingerprint_is_a_sha256_hex_digest(sample: Catalog) -> None:
+    digest = sample.get("server-m").fingerprint()
+
+    assert len(digest) == 64
+    assert int(digest, 16) >= 0
+
+
+def test_describe_flattens_nested_fields(sample: Catalog) -> None:
+    described = sample.get("app-starter").describe()
+
+    assert described["pricing.amount.minor"] == 2900
+    assert described["application.image.version"] == "1"
+    assert "source" not in described
+
+
+def test_interval_months() -> None:
+    assert [interval.months for interval in Interval] == [1, 12, 0, 0]
+
+
+@pytest.mark.parametrize(("millis", "shown"), [(500, "0.5"), (1000, "1"), (2250, "2.25")])
+def test_cpus_are_shown_without_trailing_zeros(millis: int, shown: str) -> None:
+    assert Resources(millis, 128, 5).cpus == shown
+
+
+def test_money_is_frozen_too() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Money("EUR", 1).currency = "USD"  # type: ignore[misc]
