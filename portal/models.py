@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from advanced_alchemy.base import convention
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from portal.database import NAMING_CONVENTION, UTCDateTime
-
-metadata = MetaData(naming_convention=NAMING_CONVENTION)
+metadata = MetaData(naming_convention=convention)
 
 
 class Base(DeclarativeBase):
@@ -29,4 +29,4 @@ class CatalogVersion(Base):
     plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
-    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_seen_at: Mapped[datetime] = mapped_column(DateTimeUTC())

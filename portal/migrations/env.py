@@ -36,7 +36,7 @@ def database_settings() -> DatabaseSettings:
 
 
 def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
-    """Write a TypeDecorator column (``UTCDateTime``) as the plain type it stores.
+    """Write a TypeDecorator column (``DateTimeUTC``) as the plain type it stores.
 
     A revision then never imports application code, which may change or move after the
     revision is written.

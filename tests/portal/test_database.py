@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from advanced_alchemy.base import convention
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from portal import migrate
 from portal.cli import dockyard
-from portal.database import NAMING_CONVENTION, all_metadata, create_session_factory
+from portal.database import all_metadata, create_session_factory
 from portal.models import CatalogVersion
 
 
@@ -55,7 +56,7 @@ async def test_the_models_match_the_migrations(engine: AsyncEngine) -> None:
 def test_every_package_follows_the_naming_convention_with_distinct_tables() -> None:
     seen: set[str] = set()
     for metadata in all_metadata():
-        assert metadata.naming_convention == NAMING_CONVENTION
+        assert metadata.naming_convention == convention
         assert seen.isdisjoint(metadata.tables), "two packages define the same table"
         seen.update(metadata.tables)
 
@@ -82,7 +83,7 @@ async def test_a_row_round_trips_with_an_aware_datetime(
 async def test_a_naive_datetime_is_refused(session: AsyncSession) -> None:
     naive = datetime(2026, 11, 21, 21, 30)  # noqa: DTZ001 - the point of the test
     session.add(CatalogVersion(plan_id="web-small", version=1, fingerprint="", first_seen_at=naive))
-    with pytest.raises(StatementError, match="naive datetime"):
+    with pytest.raises(StatementError, match="tzinfo is required"):
         await session.commit()
 
 
