@@ -12,7 +12,7 @@ TEST_ENV := DOCKYARD_TEST_DATABASE_URL='$(TEST_DATABASE_URL)' DOCKYARD_REQUIRE_E
 # Extra pytest arguments, e.g. make test PYTEST_ARGS='tests/portal -x'
 PYTEST_ARGS ?=
 
-.PHONY: help venv services lint test bench run clean
+.PHONY: help venv services images lint test bench run clean
 
 help:
 	@echo "make run       install into .venv, then run Dockyard (for now: list the catalog's plans)"
@@ -20,6 +20,7 @@ help:
 	@echo "make lint      ruff, ruff format --check, mypy --strict, import contracts"
 	@echo "make bench     the timing runs in tests/benchmarks"
 	@echo "make services  make sure the Docker engine (in Swarm mode), PostgreSQL and Chromium run"
+	@echo "make images    (re)build the demo images on the running engine (make services does too)"
 	@echo "make clean     remove .venv and tool caches (var/ with its data stays)"
 
 venv:
@@ -29,6 +30,9 @@ services:
 	@$(SETUP)/engine.sh
 	@$(SETUP)/postgres.sh
 	@$(SETUP)/browser.sh
+
+images:
+	@infra/demo-app/build.sh
 
 lint: venv
 	$(BIN)/ruff check .

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
 
-from plans.errors import UnknownPlan
+from plans.errors import PlanUnavailable, UnknownPlan
 from plans.model import Plan, PlanKind, Visibility
 
 
@@ -59,6 +59,13 @@ class Catalog:
             if plan.version == version:
                 return plan
         raise UnknownPlan(plan_id, version)
+
+    def current(self, plan_id: str, on: date) -> Plan:
+        """The newest version of a plan open on ``on``, hidden or not (operators assign those)."""
+        open_versions = [plan for plan in self.versions(plan_id) if plan.availability.is_open(on)]
+        if not open_versions:
+            raise PlanUnavailable(plan_id, on)
+        return open_versions[-1]
 
     def offered(self, on: date, kind: PlanKind | None = None) -> tuple[Plan, ...]:
         """What a new customer can buy on ``on``: the newest open public version of each plan."""

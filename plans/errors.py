@@ -2,7 +2,8 @@
 
 CatalogError                 base of everything this package raises
 ├── CatalogInvalid           the YAML broke one or more rules; carries every Problem
-└── UnknownPlan              asked for a plan id or version the catalog does not hold
+├── UnknownPlan              asked for a plan id or version the catalog does not hold
+└── PlanUnavailable          the plan exists but no version of it is open on that day
 """
 
 from __future__ import annotations
@@ -47,3 +48,9 @@ class UnknownPlan(CatalogError, LookupError):
         self.version = version
         what = f"plan {plan_id!r}" + (f" version {version}" if version is not None else "")
         super().__init__(f"{what} is not in the catalog")
+
+
+class PlanUnavailable(CatalogError):
+    def __init__(self, plan_id: str, on: object) -> None:
+        self.plan_id = plan_id
+        super().__init__(f"plan {plan_id!r} has no version available on {on}")

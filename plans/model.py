@@ -11,8 +11,9 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from plans.money import Money
 
@@ -141,6 +142,12 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
+class Server:
+    image: Image
+    port: int = 22  # what the customer reaches the server on (published on loopback)
+
+
+@dataclass(frozen=True, slots=True)
 class Application:
     image: Image
     port: int
@@ -159,6 +166,19 @@ class MaintenanceWindow:
     start: time
     duration_minutes: int
     timezone: str = "UTC"
+
+    def is_open(self, at: datetime) -> bool:
+        """Whether ``at`` (timezone-aware) falls in a window, which may span midnight."""
+        local = at.astimezone(ZoneInfo(self.timezone))
+        # The window that could contain ``local`` opened today or on an earlier day.
+        for days_back in range(self.duration_minutes // (24 * 60) + 2):
+            day = local.date() - timedelta(days=days_back)
+            if Weekday(day.weekday()) not in self.days:
+                continue
+            opens = datetime.combine(day, self.start, tzinfo=local.tzinfo)
+            if opens <= local < opens + timedelta(minutes=self.duration_minutes):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +291,7 @@ class ServerHostingPlan(Plan):
     kind: ClassVar[PlanKind] = PlanKind.SERVER_HOSTING
     includes = ("a server with fixed CPU, memory and disk",)
     excludes = ("server administration", "end-user support")
-    server: Image
+    server: Server
     resources: Resources
 
 

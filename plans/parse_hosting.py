@@ -5,7 +5,15 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from plans import reader as r
-from plans.model import Application, Image, MaintenanceWindow, Resources, Volume, Weekday
+from plans.model import (
+    Application,
+    Image,
+    MaintenanceWindow,
+    Resources,
+    Server,
+    Volume,
+    Weekday,
+)
 
 IMAGE_NAME = r"[a-z0-9]+(?:[._/-][a-z0-9]+)*"
 IMAGE_VERSION = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
@@ -38,8 +46,13 @@ def parse_image(section: r.Section) -> Image | None:
     return Image(name, version)
 
 
-def parse_server(where: r.Field) -> Image | None:
-    return parse_image(r.Section(where, IMAGE_KEYS))
+def parse_server(where: r.Field) -> Server | None:
+    section = r.Section(where, (*IMAGE_KEYS, "port"))
+    image = parse_image(section)
+    port = section.optional("port", r.integer(1, 65_535), 22)
+    if image is None or port is None:
+        return None
+    return Server(image, port)
 
 
 def parse_application(where: r.Field) -> Application | None:

@@ -50,7 +50,10 @@ def terms(plan: Plan) -> list[tuple[str, str]]:
     """Kind-specific rows for ``plans show``."""
     rows: list[tuple[str, str]] = []
     if isinstance(plan, ServerHostingPlan):
-        rows += [("Server image", plan.server.reference), ("Resources", resources(plan.resources))]
+        rows += [
+            ("Server", f"{plan.server.image.reference} on port {plan.server.port}"),
+            ("Resources", resources(plan.resources)),
+        ]
     elif isinstance(plan, ApplicationHostingPlan):
         app, window = plan.application, plan.maintenance
         days = ", ".join(day.name.capitalize() for day in window.days)

@@ -26,10 +26,11 @@ from portal.settings import DatabaseSettings
 
 def all_metadata() -> list[MetaData]:
     """Every ``MetaData`` whose tables Alembic migrates, one per owning package."""
-    # Imported here: the models import nothing from this module, but keep start-up lean.
+    # Imported here so that importing the engine helpers does not load every model.
     from portal import models
+    from provisioner import models as provisioner_models
 
-    return [models.metadata]
+    return [models.metadata, provisioner_models.metadata]
 
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:

@@ -10,7 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal import migrate
 from portal.database import create_engine
-from portal.settings import DatabaseSettings, Settings
+from portal.runtime import Runtime
+from portal.settings import DatabaseSettings
 
 
 @click.group("db")
@@ -21,8 +22,9 @@ def db_group() -> None:
 @db_group.command("upgrade")
 @click.argument("revision", default="head")
 @click.pass_obj
-def upgrade_command(settings: Settings, revision: str) -> None:
+def upgrade_command(runtime: Runtime, revision: str) -> None:
     """Migrate the database to REVISION (default: the newest)."""
+    settings = runtime.settings
     url = make_url(settings.database.url).render_as_string(hide_password=True)
     try:
         asyncio.run(_upgrade(settings.database, revision))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plans.settings import CatalogSettings
+from provisioner.settings import ProvisionerSettings
 
 DEFAULT_VAR_DIR = Path("var")
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR / 'dockyard.sqlite3'}"
@@ -34,12 +35,14 @@ class DatabaseSettings:
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
+    provisioner: ProvisionerSettings = field(default_factory=ProvisionerSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         return cls(
             database=DatabaseSettings.from_env(environ),
             catalog=CatalogSettings.from_env(environ),
+            provisioner=ProvisionerSettings.from_env(environ),
         )
 
 

@@ -20,6 +20,8 @@ from tests.fixtures.databases import (
 )
 from tests.fixtures.services import unavailable
 
+pytest_plugins = ["tests.fixtures.provisioning"]
+
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:

@@ -60,3 +60,6 @@ case "$swarm" in
 esac
 
 say "Docker $(docker version --format '{{.Server.Version}}') answers, swarm active"
+
+# The images the sample catalog and the tests run (quick when they are up to date).
+"$ROOT/infra/demo-app/build.sh"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from plans import Catalog, PlanKind, UnknownPlan, load_catalog
+from plans.errors import PlanUnavailable
 from tests.fixtures.catalog import add_line, catalog_file, load_text, plan_entry
 
 
@@ -133,3 +135,20 @@ def test_catalog_is_immutable(sample: Catalog) -> None:
     with pytest.raises(TypeError):
         sample.versions("server-s")[0] = sample.get("server-m")  # type: ignore[index]
     assert isinstance(sample.plans, tuple)
+
+
+def test_current_is_the_newest_version_open_on_the_day() -> None:
+    catalog = load_catalog()
+
+    assert catalog.current("server-s", date(2026, 11, 30)).version == 1
+    assert catalog.current("server-s", date(2026, 12, 1)).version == 2
+
+
+def test_current_names_a_plan_with_no_open_version(tmp_path: Path) -> None:
+    text = catalog_file(
+        add_line(plan_entry("server_hosting"), "name:", "available: {until: 2026-01-01}")
+    )
+    catalog = load_text(text)
+
+    with pytest.raises(PlanUnavailable, match="has no version available on 2026-06-01"):
+        catalog.current("server-test", date(2026, 6, 1))

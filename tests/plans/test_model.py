@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
 
-from plans import Catalog, Interval, Money, load_catalog
-from plans.model import Resources
+from plans import Catalog, Interval, Money, ServerHostingPlan, load_catalog
+from plans.model import Image, MaintenanceWindow, Resources, Server, Weekday
 from tests.fixtures.catalog import copy_sample, edit_file
 
 
@@ -86,3 +87,35 @@ def test_cpus_are_shown_without_trailing_zeros(millis: int, shown: str) -> None:
 def test_money_is_frozen_too() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         Money("EUR", 1).currency = "USD"  # type: ignore[misc]
+
+
+def _window(days: tuple[Weekday, ...], start: time, minutes: int) -> MaintenanceWindow:
+    return MaintenanceWindow(days, start, minutes, "Europe/Berlin")
+
+
+def test_maintenance_window_is_open_in_its_own_time_zone() -> None:
+    sunday_two_am = _window((Weekday.SUN,), time(2, 0), 120)
+
+    # 2026-11-22 is a Sunday; Berlin is UTC+1 in November.
+    assert sunday_two_am.is_open(datetime(2026, 11, 22, 1, 0, tzinfo=UTC))
+    assert sunday_two_am.is_open(datetime(2026, 11, 22, 2, 59, tzinfo=UTC))
+    assert not sunday_two_am.is_open(datetime(2026, 11, 22, 3, 0, tzinfo=UTC))
+    assert not sunday_two_am.is_open(datetime(2026, 11, 22, 0, 59, tzinfo=UTC))
+    assert not sunday_two_am.is_open(datetime(2026, 11, 21, 1, 30, tzinfo=UTC))
+
+
+def test_maintenance_window_spanning_midnight_belongs_to_its_start_day() -> None:
+    saturday_late = _window((Weekday.SAT,), time(23, 0), 180)
+
+    # Sunday 01:30 Berlin is inside Saturday's window; Monday 01:30 is not.
+    assert saturday_late.is_open(datetime(2026, 11, 22, 0, 30, tzinfo=UTC))
+    assert not saturday_late.is_open(datetime(2026, 11, 23, 0, 30, tzinfo=UTC))
+
+
+def test_server_port_defaults_to_ssh_and_sample_servers_publish_their_web_port() -> None:
+    catalog = load_catalog()
+    server = catalog.get("server-s")
+
+    assert isinstance(server, ServerHostingPlan)
+    assert server.server == Server(Image("dockyard-server", "1"), 8080)
+    assert Server(Image("x", "1")).port == 22

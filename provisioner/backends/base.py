@@ -1,0 +1,142 @@
+"""What every backend does: run one customer's workload and report what it sees.
+
+A *workload* is one revision of an instance: a container on the Docker engine, a
+service on Swarm. Replacing an instance (an update, a plan change that cannot be
+applied live) creates the next revision beside the old one, so the old one keeps
+serving until the new one is healthy. Backends are synchronous (the docker SDK is);
+callers run them in a thread.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol
+
+LABEL_PREFIX = "dockyard."
+MANAGED_LABEL = "dockyard.managed"
+INSTANCE_LABEL = "dockyard.instance"
+CUSTOMER_LABEL = "dockyard.customer"
+REVISION_LABEL = "dockyard.revision"
+PLAN_LABEL = "dockyard.plan"
+# Several Dockyard deployments (staging and production, or parallel test runs) may share
+# an engine: each one lists, repairs and removes only the workloads of its namespace.
+NAMESPACE_LABEL = "dockyard.namespace"
+
+
+def managed_filter(namespace: str) -> list[str]:
+    """The label filter that selects one deployment's workloads."""
+    return [f"{MANAGED_LABEL}=true", f"{NAMESPACE_LABEL}={namespace}"]
+
+
+class Health(enum.StrEnum):
+    NONE = "none"  # no health check defined
+    STARTING = "starting"
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"
+
+
+class RunState(enum.StrEnum):
+    RUNNING = "running"
+    STOPPED = "stopped"  # created or exited: exists but does not run
+    FAILED = "failed"  # died on its own (non-zero exit, OOM, task rejected)
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeMount:
+    name: str  # the plan's volume name; backends derive the engine volume name from it
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadSpec:
+    """Everything a backend needs to run one revision of an instance."""
+
+    instance_id: str
+    customer_ref: str
+    revision: int
+    image: str  # full reference, e.g. "dockyard-demo:2"
+    port: int  # container port; published on 127.0.0.1 at a port the engine picks
+    health_path: str | None  # HTTP path probed inside the container; None: no check
+    cpu_millis: int
+    memory_mb: int
+    max_processes: int
+    environment: tuple[tuple[str, str], ...] = ()
+    volumes: tuple[VolumeMount, ...] = ()
+    hostname: str = ""  # <instance>.<base domain>, for the reverse proxy's routing labels
+    plan: str = ""  # "<plan id>@<version>", a label for operators
+    extra_labels: tuple[tuple[str, str], ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A workload as the engine reports it."""
+
+    id: str  # container id or service id
+    name: str
+    instance_id: str
+    customer_ref: str
+    revision: int
+    image: str
+    state: RunState
+    health: Health
+    host_port: int | None  # where 127.0.0.1 reaches it, when running
+    created_at: str  # engine timestamp (RFC 3339), for orphan grace periods
+    detail: str = ""  # why it stopped or failed, as the engine says
+
+    @property
+    def serving(self) -> bool:
+        return self.state is RunState.RUNNING and self.health in (Health.HEALTHY, Health.NONE)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    cpu_percent: float
+    memory_bytes: int
+    memory_limit_bytes: int
+    processes: int
+
+
+class Backend(Protocol):
+    name: str
+
+    def ping(self) -> None:
+        """Raise EngineUnavailable unless the engine answers."""
+
+    def list_workloads(self) -> list[Workload]:
+        """Every Dockyard workload on the engine, in one label-filtered listing."""
+
+    def create(self, spec: WorkloadSpec) -> Workload:
+        """Create and start a revision: network, volumes, limits, labels, published port.
+
+        Idempotent: if this revision already exists it is started and returned.
+        """
+
+    def inspect(self, workload_id: str) -> Workload | None:
+        """The workload now, or None if it is gone."""
+
+    def start(self, workload_id: str) -> Workload: ...
+
+    def stop(self, workload_id: str) -> None: ...
+
+    def restart(self, workload_id: str) -> Workload: ...
+
+    def remove(self, workload_id: str) -> None:
+        """Stop and remove the workload; its volumes stay. Gone already is fine."""
+
+    def update_limits(self, workload_id: str, spec: WorkloadSpec) -> bool:
+        """Apply the spec's CPU, memory and process limits in place.
+
+        Returns False when the engine cannot change them live; the caller then replaces
+        the workload with a new revision.
+        """
+
+    def remove_volumes(self, instance_id: str) -> int:
+        """Delete the instance's data volumes (purge). Returns how many were removed."""
+
+    def remove_network(self, customer_ref: str) -> None:
+        """Delete the customer's network once none of their workloads uses it."""
+
+    def logs(self, workload_id: str, tail: int = 100) -> str: ...
+
+    def usage(self, workload_id: str) -> Usage: ...

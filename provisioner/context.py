@@ -1,0 +1,34 @@
+"""What the provisioner's use cases share: database, backend, catalog, settings, clock."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ParamSpec, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from plans import Catalog
+from provisioner.backends.base import Backend
+from provisioner.settings import ProvisionerSettings
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionerContext:
+    sessions: async_sessionmaker[AsyncSession]
+    backend: Backend
+    catalog: Callable[[], Catalog]  # the catalog now: operators may reload it
+    settings: ProvisionerSettings
+    clock: Clock  # timezone-aware UTC; tests move it
+    worker_id: str = "worker"
+
+    async def engine(self, call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run a (blocking) backend call off the event loop."""
+        return await asyncio.to_thread(functools.partial(call, *args, **kwargs))

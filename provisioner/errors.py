@@ -1,0 +1,49 @@
+"""Errors raised by the provisioner.
+
+ProvisioningError             base of everything this package raises
+├── BackendError              the engine refused or failed; ``reason`` is for operators
+│   ├── EngineUnavailable     the Docker engine (or Swarm manager) does not answer
+│   ├── ImageNotFound         the plan's image is not on the engine
+│   ├── PortConflict          the published port is taken
+│   └── WorkloadFailed        the workload died at start or never became healthy
+├── UnknownInstance           no instance with that id (for that customer)
+└── InvalidTransition         e.g. resuming a terminated instance
+"""
+
+from __future__ import annotations
+
+
+class ProvisioningError(Exception):
+    """Base class for provisioner errors."""
+
+
+class BackendError(ProvisioningError):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class EngineUnavailable(BackendError):
+    pass
+
+
+class ImageNotFound(BackendError):
+    pass
+
+
+class PortConflict(BackendError):
+    pass
+
+
+class WorkloadFailed(BackendError):
+    pass
+
+
+class UnknownInstance(ProvisioningError, LookupError):
+    def __init__(self, instance_id: str) -> None:
+        self.instance_id = instance_id
+        super().__init__(f"no instance {instance_id!r}")
+
+
+class InvalidTransition(ProvisioningError):
+    pass

@@ -1,0 +1,114 @@
+"""The provisioner's tables: instances and their event history.
+
+An instance is one customer's running application or server. ``desired_state`` is what
+it should be (set by lifecycle actions, and by the portal from the subscription);
+``state`` is what Dockyard last saw and did. The reconciler moves the second towards the
+first, whatever happened in between.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from advanced_alchemy.base import convention
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+metadata = MetaData(naming_convention=convention)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class DesiredState(enum.StrEnum):
+    RUNNING = "running"
+    STOPPED = "stopped"  # suspended: kept, not running
+    ABSENT = "absent"  # terminated: removed, data kept until the retention period ends
+
+
+class InstanceState(enum.StrEnum):
+    PENDING = "pending"
+    PROVISIONING = "provisioning"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    TERMINATED = "terminated"
+    PURGED = "purged"  # data volumes removed; the row stays for history
+    FAILED = "failed"  # with a reason; retried with backoff
+
+
+class SuspensionReason(enum.StrEnum):
+    BILLING = "billing"
+    MANUAL = "manual"
+
+
+class UpdateStatus(enum.StrEnum):
+    ROLLING = "rolling"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+def _enum(kind: type[enum.StrEnum]) -> String:
+    # Stored as plain strings: portable, readable in psql, and new members need no DDL.
+    return String(max(len(member.value) for member in kind) + 8)
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_ref: Mapped[str] = mapped_column(String(64), index=True)
+    plan_id: Mapped[str] = mapped_column(String(64), index=True)
+    plan_version: Mapped[int] = mapped_column(Integer)
+    image: Mapped[str] = mapped_column(String(255))
+    image_version: Mapped[str] = mapped_column(String(128))
+    # The version served before the last successful update: what a rollback returns to.
+    previous_image_version: Mapped[str | None] = mapped_column(String(128), default=None)
+    cpu_millis: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    disk_gb: Mapped[int] = mapped_column(Integer)
+    max_processes: Mapped[int] = mapped_column(Integer)
+
+    desired_state: Mapped[str] = mapped_column(_enum(DesiredState))
+    state: Mapped[str] = mapped_column(_enum(InstanceState), index=True)
+    suspension_reason: Mapped[str | None] = mapped_column(_enum(SuspensionReason), default=None)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)  # why failed or suspended
+
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    workload_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    host_port: Mapped[int | None] = mapped_column(Integer, default=None)
+    health: Mapped[str] = mapped_column(String(16), default="none")
+
+    update_status: Mapped[str | None] = mapped_column(_enum(UpdateStatus), default=None)
+    update_detail: Mapped[str | None] = mapped_column(Text, default=None)
+
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
+    terminated_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
+    purge_after: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
+    # A worker holds a lease while it acts on the instance, so two workers never race.
+    lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC())
+    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC())
+
+    events: Mapped[list[InstanceEvent]] = relationship(
+        back_populates="instance", order_by="InstanceEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class InstanceEvent(Base):
+    __tablename__ = "instance_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTimeUTC())
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128), default="system")
+
+    instance: Mapped[Instance] = relationship(back_populates="events")

@@ -1,0 +1,104 @@
+"""Every query the provisioner makes, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from provisioner.errors import UnknownInstance
+from provisioner.models import Instance, InstanceEvent, InstanceState
+
+
+class InstanceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, instance: Instance) -> None:
+        self.session.add(instance)
+
+    async def get(self, instance_id: str, customer_ref: str | None = None) -> Instance:
+        """One instance; with ``customer_ref``, only if that customer owns it."""
+        query = select(Instance).where(Instance.id == instance_id)
+        if customer_ref is not None:
+            query = query.where(Instance.customer_ref == customer_ref)
+        instance = await self.session.scalar(query)
+        if instance is None:
+            raise UnknownInstance(instance_id)
+        return instance
+
+    async def find(
+        self,
+        *,
+        customer_ref: str | None = None,
+        plan_id: str | None = None,
+        states: Sequence[InstanceState] | None = None,
+    ) -> list[Instance]:
+        query = select(Instance).order_by(Instance.created_at, Instance.id)
+        if customer_ref is not None:
+            query = query.where(Instance.customer_ref == customer_ref)
+        if plan_id is not None:
+            query = query.where(Instance.plan_id == plan_id)
+        if states is not None:
+            query = query.where(Instance.state.in_([state.value for state in states]))
+        return list(await self.session.scalars(query))
+
+    async def live_ids(self) -> list[str]:
+        """Instances the reconciler looks after: everything not purged."""
+        query = select(Instance.id).where(Instance.state != InstanceState.PURGED.value)
+        return list(await self.session.scalars(query.order_by(Instance.id)))
+
+    async def claim(self, instance_id: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """Take the instance's lease unless another worker holds an unexpired one.
+
+        A single conditional UPDATE, so two workers cannot both win on any database.
+        """
+        result = await self.session.execute(
+            update(Instance)
+            .where(Instance.id == instance_id)
+            .where(
+                or_(
+                    Instance.lease_owner.is_(None),
+                    Instance.lease_owner == owner,
+                    Instance.lease_until < now,
+                )
+            )
+            .values(lease_owner=owner, lease_until=now + ttl)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def release(self, instance_id: str, owner: str) -> None:
+        await self.session.execute(
+            update(Instance)
+            .where(Instance.id == instance_id, Instance.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    def record(
+        self, instance: Instance, kind: str, message: str, at: datetime, actor: str = "system"
+    ) -> InstanceEvent:
+        event = InstanceEvent(
+            instance_id=instance.id, kind=kind, message=message, at=at, actor=actor
+        )
+        self.session.add(event)
+        return event
+
+    async def events(self, instance_id: str, limit: int = 50) -> list[InstanceEvent]:
+        query = (
+            select(InstanceEvent)
+            .where(InstanceEvent.instance_id == instance_id)
+            .order_by(InstanceEvent.id.desc())
+            .limit(limit)
+        )
+        return list(reversed(list(await self.session.scalars(query))))
+
+    async def customer_has_live_instances(self, customer_ref: str) -> bool:
+        query = select(Instance.id).where(
+            Instance.customer_ref == customer_ref,
+            Instance.state.not_in([InstanceState.TERMINATED.value, InstanceState.PURGED.value]),
+        )
+        return (await self.session.scalar(query.limit(1))) is not None

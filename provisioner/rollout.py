@@ -1,0 +1,205 @@
+"""Health-gated replacement: updates and plan changes that cannot be applied live.
+
+The next revision starts beside the current one; only when it passes its health check
+does the instance point at it (address, routing) and the old one go. If it fails, the
+old revision never stopped serving: the new one is removed, the update is marked failed
+with the reason, and the image stays on the engine for a manual roll back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from plans import ApplicationHostingPlan, ServerHostingPlan
+from provisioner.backends.base import Health, RunState, Workload, WorkloadSpec
+from provisioner.context import ProvisionerContext
+from provisioner.errors import BackendError, InvalidTransition
+from provisioner.models import DesiredState, Instance, InstanceState, UpdateStatus
+from provisioner.repository import InstanceRepository
+from provisioner.specs import apply_resources, hosting_plan, image_of, workload_spec
+
+POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateOutcome:
+    instance_id: str
+    status: UpdateStatus | None  # None: nothing to do, or deferred until the instance runs
+    detail: str
+
+
+@dataclass
+class FleetReport:
+    updated: list[str] = field(default_factory=list)
+    failed: list[UpdateOutcome] = field(default_factory=list)
+    outside_window: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+class Rollout:
+    def __init__(self, ctx: ProvisionerContext) -> None:
+        self.ctx = ctx
+
+    async def replace(
+        self,
+        instance_id: str,
+        *,
+        image_version: str | None = None,
+        plan: ApplicationHostingPlan | ServerHostingPlan | None = None,
+        actor: str = "system",
+    ) -> UpdateOutcome:
+        """Move a running instance to another image version and/or plan, health-gated."""
+        ctx = self.ctx
+        now = ctx.clock()
+        async with ctx.sessions() as session, session.begin():
+            repo = InstanceRepository(session)
+            ttl = timedelta(seconds=ctx.settings.health_timeout_seconds + 60)
+            if not await repo.claim(instance_id, ctx.worker_id, now, ttl):
+                raise InvalidTransition(f"instance {instance_id} is busy with another action")
+            instance = await repo.get(instance_id)
+            target_plan = plan or hosting_plan(
+                ctx.catalog().get(instance.plan_id, instance.plan_version)
+            )
+            target_version = image_version or instance.image_version
+            if instance.desired_state != DesiredState.RUNNING.value or instance.workload_id is None:
+                # Not running: record the target; the next start creates it directly.
+                _retarget(instance, target_plan, target_version)
+                instance.lease_owner = instance.lease_until = None
+                detail = f"not running: will start on {instance.image}:{target_version}"
+                repo.record(instance, "update_deferred", detail, now, actor)
+                return UpdateOutcome(instance_id, None, detail)
+            old_version, old_workload = instance.image_version, instance.workload_id
+            staged = _staged(instance, target_plan, target_version)
+            spec = workload_spec(
+                staged,
+                target_plan,
+                ctx.settings,
+                revision=instance.revision + 1,
+                image_version=target_version,
+            )
+            instance.update_status = UpdateStatus.ROLLING.value
+            instance.update_detail = f"{old_version} -> {target_version}"
+            repo.record(instance, "update_started", f"rolling {spec.image}", now, actor)
+        new, failure = await self._start_and_wait(spec)
+        async with ctx.sessions() as session:
+            repo = InstanceRepository(session)
+            instance = await repo.get(instance_id)
+            now = ctx.clock()
+            if failure is None and new is not None:
+                _retarget(instance, target_plan, target_version)
+                if old_version != target_version:
+                    instance.previous_image_version = old_version
+                instance.revision = spec.revision
+                instance.workload_id = new.id
+                instance.host_port = new.host_port
+                instance.health = new.health.value
+                instance.update_status = UpdateStatus.SUCCEEDED.value
+                detail = f"now serving {spec.image} (was {instance.image}:{old_version})"
+                instance.update_detail = detail
+                repo.record(instance, "update_succeeded", detail, now, actor)
+            else:
+                instance.update_status = UpdateStatus.FAILED.value
+                detail = (
+                    f"{spec.image} {failure}; {instance.image}:{old_version} keeps serving. "
+                    f"Roll back or retry with: dockyard instances update {instance_id} "
+                    f"--version {old_version}"
+                )
+                instance.update_detail = detail
+                repo.record(instance, "update_failed", detail, now, actor)
+            instance.lease_owner = instance.lease_until = None
+            instance.updated_at = now
+            await session.commit()
+        # The loser of the two revisions goes; if this fails the reconciler removes it later.
+        loser = old_workload if failure is None else (new.id if new else None)
+        if loser is not None:
+            with contextlib.suppress(BackendError):
+                await ctx.engine(ctx.backend.remove, loser)
+        status = UpdateStatus.SUCCEEDED if failure is None else UpdateStatus.FAILED
+        return UpdateOutcome(instance_id, status, detail)
+
+    async def _start_and_wait(self, spec: WorkloadSpec) -> tuple[Workload | None, str | None]:
+        ctx = self.ctx
+        try:
+            workload = await ctx.engine(ctx.backend.create, spec)
+        except BackendError as error:
+            return None, f"could not start: {error.reason}"
+        deadline = asyncio.get_running_loop().time() + ctx.settings.health_timeout_seconds
+        while True:
+            seen = await ctx.engine(ctx.backend.inspect, workload.id)
+            if seen is None:
+                return None, "disappeared while starting"
+            if seen.serving:
+                return seen, None
+            if seen.state is RunState.FAILED or seen.health is Health.UNHEALTHY:
+                return seen, f"failed its health check ({seen.detail or seen.health.value})"
+            if asyncio.get_running_loop().time() > deadline:
+                timeout = ctx.settings.health_timeout_seconds
+                return seen, f"was not healthy within {timeout:.0f} s"
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def update_fleet(
+        self,
+        plan_id: str,
+        image_version: str | None = None,
+        *,
+        max_parallel: int = 1,
+        respect_window: bool = True,
+        actor: str = "system",
+    ) -> FleetReport:
+        """Roll every running instance of a plan to a version, N at a time, in its window."""
+        ctx = self.ctx
+        catalog = ctx.catalog()
+        newest = hosting_plan(catalog.get(plan_id))
+        target = image_version or image_of(newest)[1]
+        report = FleetReport()
+        async with ctx.sessions() as session:
+            instances = await InstanceRepository(session).find(
+                plan_id=plan_id, states=[InstanceState.RUNNING]
+            )
+        due: list[Instance] = []
+        now = ctx.clock()
+        for instance in instances:
+            held = catalog.get(plan_id, instance.plan_version)
+            if instance.image_version == target:
+                report.unchanged.append(instance.id)
+            elif (
+                respect_window
+                and isinstance(held, ApplicationHostingPlan)
+                and not held.maintenance.is_open(now)
+            ):
+                report.outside_window.append(instance.id)
+            else:
+                due.append(instance)
+        limit = asyncio.Semaphore(max(1, max_parallel))
+
+        async def one(instance: Instance) -> None:
+            async with limit:
+                outcome = await self.replace(instance.id, image_version=target, actor=actor)
+            if outcome.status is UpdateStatus.FAILED:
+                report.failed.append(outcome)
+            else:
+                report.updated.append(instance.id)
+
+        await asyncio.gather(*(one(instance) for instance in due))
+        return report
+
+
+def _retarget(
+    instance: Instance, plan: ApplicationHostingPlan | ServerHostingPlan, version: str
+) -> None:
+    instance.plan_id, instance.plan_version = plan.id, plan.version
+    instance.image = image_of(plan)[0]
+    instance.image_version = version
+    apply_resources(instance, plan.resources)
+
+
+def _staged(
+    instance: Instance, plan: ApplicationHostingPlan | ServerHostingPlan, version: str
+) -> Instance:
+    """A detached copy carrying the target values, to build the next revision's spec."""
+    copy = Instance(id=instance.id, customer_ref=instance.customer_ref, revision=instance.revision)
+    _retarget(copy, plan, version)
+    return copy

@@ -1,0 +1,58 @@
+"""Provisioner settings, read once from ``DOCKYARD_*`` variables."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_BASE_DOMAIN = "dockyard.localhost"
+
+
+class BackendKind(enum.StrEnum):
+    DOCKER = "docker"
+    SWARM = "swarm"
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionerSettings:
+    backend: BackendKind = BackendKind.DOCKER
+    namespace: str = "default"  # this deployment's workloads, on an engine others may share
+    docker_url: str | None = None  # None: DOCKER_HOST or the local socket
+    base_domain: str = DEFAULT_BASE_DOMAIN  # instances answer at <instance>.<base domain>
+    publish_address: str = "127.0.0.1"  # where each instance's direct-access port is published
+    health_timeout_seconds: float = 60.0
+    stop_timeout_seconds: int = 5
+    volume_retention_days: int = 30  # terminated instances keep their data this long
+    orphan_grace_seconds: int = 600  # unknown labelled containers are removed after this
+    max_backoff_seconds: int = 900
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ProvisionerSettings:
+        """Raises ValueError naming the variable when a value is not usable."""
+        backend = environ.get("DOCKYARD_BACKEND", BackendKind.DOCKER.value)
+        if backend not in {kind.value for kind in BackendKind}:
+            raise ValueError(f"DOCKYARD_BACKEND={backend!r}: use docker or swarm")
+        return cls(
+            backend=BackendKind(backend),
+            namespace=environ.get("DOCKYARD_NAMESPACE", "default"),
+            docker_url=environ.get("DOCKYARD_DOCKER_URL") or None,
+            base_domain=environ.get("DOCKYARD_BASE_DOMAIN", DEFAULT_BASE_DOMAIN),
+            publish_address=environ.get("DOCKYARD_PUBLISH_ADDRESS", "127.0.0.1"),
+            health_timeout_seconds=_number(environ, "DOCKYARD_HEALTH_TIMEOUT_SECONDS", 60),
+            volume_retention_days=int(_number(environ, "DOCKYARD_VOLUME_RETENTION_DAYS", 30)),
+            orphan_grace_seconds=int(_number(environ, "DOCKYARD_ORPHAN_GRACE_SECONDS", 600)),
+        )
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a number") from None
+    if value < 0:
+        raise ValueError(f"{name}={raw!r}: must not be negative")
+    return value

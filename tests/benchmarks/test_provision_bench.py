@@ -1,0 +1,168 @@
+"""Provisioning speed on the real engine, against plain ``docker run``; and what one
+reconciler pass over 500 instances costs in engine API calls.
+
+Dockyard's provision does more than ``docker run``: a database row and events, the
+customer's network, named volumes, limits, labels, a health check, reading the port
+back. The figures say what that costs. Nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import docker
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from provisioner.settings import BackendKind
+from tests.benchmarks.harness import Report, Sample
+from tests.fixtures.docker import remove_everything_of
+from tests.fixtures.provisioning import Fleet, build_fleet, wait_for_page
+from tests.provisioner.test_lifecycle import settle
+
+pytestmark = [pytest.mark.benchmark, pytest.mark.docker]
+
+ROUNDS = 20
+FLEET_SIZE = 500
+IMAGE = "dockyard-demo:1"
+HEALTH = ["CMD", "/bin/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+
+
+@dataclass
+class RequestCounter:
+    count: int = 0
+
+    def __call__(self, response: object, *args: object, **kwargs: object) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+def bench_fleet(engine_client: docker.DockerClient, sqlite_engine: AsyncEngine) -> Iterator[Fleet]:
+    world = build_fleet(engine_client, sqlite_engine, BackendKind.DOCKER)
+    try:
+        yield world
+    finally:
+        remove_everything_of(engine_client, world.run)
+
+
+async def _dockyard_once(fleet: Fleet) -> float:
+    start = time.perf_counter()
+    instance = await fleet.provisioner.provision(fleet.customer(), "app-starter")
+    instance = await settle(fleet, instance.id, within=60)
+    address = fleet.provisioner.address(instance)
+    assert address is not None
+    await wait_for_page(address, "Dockyard demo application")
+    return time.perf_counter() - start
+
+
+def _docker_run_once(client: docker.DockerClient, run: str) -> float:
+    """The baseline: the same image, limits and health check, run by hand."""
+    start = time.perf_counter()
+    container = client.containers.run(
+        IMAGE, detach=True, init=True, name=f"{run}-{secrets.token_hex(3)}",
+        labels={"dockyard.customer": run}, ports={"8080/tcp": ("127.0.0.1", None)},
+        mem_limit="128m", nano_cpus=500_000_000, pids_limit=64,
+        healthcheck={"test": HEALTH, "interval": 1_000_000_000, "timeout": 2_000_000_000,
+                     "retries": 3, "start_period": 0},
+    )  # fmt: skip
+    while True:
+        container.reload()
+        if container.attrs["State"].get("Health", {}).get("Status") == "healthy":
+            break
+        time.sleep(0.1)
+    port = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"]
+    response = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+    assert response.status_code == 200
+    return time.perf_counter() - start
+
+
+def _sample(seconds: list[float]) -> Sample:
+    return Sample(tuple(int(value * 1e9) for value in seconds))
+
+
+async def test_provision_to_http_200(
+    bench_fleet: Fleet, engine_client: docker.DockerClient, bench_report: Report
+) -> None:
+    baseline = [
+        await asyncio.to_thread(_docker_run_once, engine_client, bench_fleet.run)
+        for _ in range(ROUNDS)
+    ]
+    bench_report.add("docker run -> healthy -> 200 (one at a time)", _sample(baseline))
+    ours = [await _dockyard_once(bench_fleet) for _ in range(ROUNDS)]
+    bench_report.add(
+        "provision -> healthy -> 200 (one at a time)", _sample(ours),
+        baseline="docker run -> healthy -> 200 (one at a time)",
+    )  # fmt: skip
+
+    start = time.perf_counter()
+    baseline_together = await asyncio.gather(
+        *(
+            asyncio.to_thread(_docker_run_once, engine_client, bench_fleet.run)
+            for _ in range(ROUNDS)
+        )
+    )
+    baseline_wall = time.perf_counter() - start
+    bench_report.add(
+        "docker run x20 at once (each)", _sample(list(baseline_together)),
+        extra={"wall_s": round(baseline_wall, 2)},
+    )  # fmt: skip
+    start = time.perf_counter()
+    ours_together = await asyncio.gather(*(_dockyard_once(bench_fleet) for _ in range(ROUNDS)))
+    ours_wall = time.perf_counter() - start
+    bench_report.add(
+        "provision x20 at once (each)", _sample(list(ours_together)),
+        baseline="docker run x20 at once (each)",
+        extra={"wall_s": round(ours_wall, 2), "wall_ratio": round(ours_wall / baseline_wall, 2)},
+    )  # fmt: skip
+
+
+async def test_reconciler_pass_over_500_instances(
+    bench_fleet: Fleet, engine_client: docker.DockerClient, bench_report: Report
+) -> None:
+    provisioner = bench_fleet.provisioner
+    customers = [bench_fleet.customer() for _ in range(FLEET_SIZE // 10)]
+    limit = asyncio.Semaphore(8)
+
+    async def one(index: int) -> str:
+        async with limit:
+            instance = await provisioner.provision(customers[index % len(customers)], "app-starter")
+            return instance.id
+
+    ids = await asyncio.gather(*(one(index) for index in range(FLEET_SIZE)))
+    counter = RequestCounter()
+    engine_client.api.hooks["response"].append(counter)
+    try:
+        await provisioner.reconciler.run_pass()  # settle health and states once
+        times, calls = [], []
+        for _ in range(5):
+            counter.count = 0
+            start = time.perf_counter_ns()
+            report = await provisioner.reconciler.run_pass()
+            times.append(time.perf_counter_ns() - start)
+            calls.append(counter.count)
+        assert report.instances == FLEET_SIZE
+        bench_report.add(
+            "reconciler pass, 500 in sync", Sample(tuple(times)),
+            extra={"engine_api_calls": max(calls), "instances": FLEET_SIZE},
+        )  # fmt: skip
+
+        for instance_id in ids[:25]:
+            for container in bench_fleet.containers(instance_id):
+                container.remove(force=True)
+        counter.count = 0
+        start = time.perf_counter_ns()
+        drift = await provisioner.reconciler.run_pass()
+        elapsed = time.perf_counter_ns() - start
+        assert drift.actions["create"] == 25
+        bench_report.add(
+            "reconciler pass, 500 with 25 removed", Sample((elapsed,)),
+            baseline="reconciler pass, 500 in sync",
+            extra={"engine_api_calls": counter.count, "recreated": 25},
+        )  # fmt: skip
+    finally:
+        engine_client.api.hooks["response"].remove(counter)
