@@ -22,7 +22,6 @@ from portal.cli import dockyard
 from portal.database import all_metadata, create_session_factory
 from portal.models import CatalogVersion
 
-
 # Every table some package's models declare, plus Alembic's own.
 ALL_TABLES = {"alembic_version"} | {name for data in all_metadata() for name in data.tables}
 
