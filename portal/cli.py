@@ -6,9 +6,14 @@ import os
 
 import click
 
+from billing.cli import customers_group, subscriptions_group
+from billing.cli_outbox import outbox_group
+from billing.cli_stripe import sync_command
+from billing.cli_support import support_group
 from plans.cli import plans_group
 from portal.db_cli import db_group
 from portal.runtime import Runtime
+from portal.serve_cli import serve, worker
 from portal.settings import Settings
 from provisioner.cli import instances_group
 
@@ -24,9 +29,19 @@ def dockyard(ctx: click.Context) -> None:
     ctx.obj = Runtime(settings)
 
 
-dockyard.add_command(plans_group)
-dockyard.add_command(db_group)
-dockyard.add_command(instances_group)
+plans_group.add_command(sync_command)
+for group in (
+    plans_group,
+    db_group,
+    instances_group,
+    customers_group,
+    subscriptions_group,
+    support_group,
+    outbox_group,
+    serve,
+    worker,
+):
+    dockyard.add_command(group)
 
 
 def main() -> None:

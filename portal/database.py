@@ -27,10 +27,11 @@ from portal.settings import DatabaseSettings
 def all_metadata() -> list[MetaData]:
     """Every ``MetaData`` whose tables Alembic migrates, one per owning package."""
     # Imported here so that importing the engine helpers does not load every model.
+    from billing import models as billing_models
     from portal import models
     from provisioner import models as provisioner_models
 
-    return [models.metadata, provisioner_models.metadata]
+    return [models.metadata, provisioner_models.metadata, billing_models.metadata]
 
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:

@@ -6,11 +6,18 @@ engine, a Docker client or the catalog is built is decided in one place.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
 
+import stripe
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from billing.context import BillingContext
+from billing.ledger import Ledger
+from billing.stripe_client import make_client
 from plans import Catalog, load_catalog
 from plans.settings import CatalogSettings
 from portal import migrate
@@ -23,9 +30,11 @@ from provisioner.service import Provisioner
 
 
 class Runtime:
-    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
+    def __init__(self, settings: Settings, clock: Clock = utc_now, role: str = "cli") -> None:
         self.settings = settings
         self.clock = clock
+        # Leases and outbox claims name their holder: host and process make it unique.
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{role}"
 
     @property
     def catalog(self) -> CatalogSettings:
@@ -38,20 +47,54 @@ class Runtime:
         return load_catalog(settings.directory, max_file_bytes=settings.max_file_bytes)
 
     @asynccontextmanager
-    async def provisioner(self) -> AsyncIterator[Provisioner]:
+    async def database(self) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+        """Sessions on the configured database, migrated to the newest schema."""
         engine = create_engine(self.settings.database)
         try:
             # Idempotent and quick: a fresh SQLite file works without a separate step.
             await migrate.upgrade(engine)
-            backend = create_backend(self.settings.provisioner)
-            context = ProvisionerContext(
-                sessions=create_session_factory(engine),
-                backend=backend,
-                catalog=lambda: self.loaded_catalog,
-                settings=self.settings.provisioner,
-                clock=self.clock,
-                worker_id=f"{socket.gethostname()}:cli",
-            )
-            yield Provisioner(context)
+            yield create_session_factory(engine)
         finally:
             await engine.dispose()
+
+    def provisioner_context(self, sessions: async_sessionmaker[AsyncSession]) -> ProvisionerContext:
+        return ProvisionerContext(
+            sessions=sessions,
+            backend=create_backend(self.settings.provisioner),
+            catalog=lambda: self.loaded_catalog,
+            settings=self.settings.provisioner,
+            clock=self.clock,
+            worker_id=self.worker_id,
+        )
+
+    def billing_context(self, sessions: async_sessionmaker[AsyncSession]) -> BillingContext:
+        return BillingContext(
+            sessions=sessions,
+            catalog=lambda: self.loaded_catalog,
+            clock=self.clock,
+            stripe=self.settings.stripe,
+            dunning=self.settings.dunning,
+            worker_id=self.worker_id,
+        )
+
+    @asynccontextmanager
+    async def provisioner(self) -> AsyncIterator[Provisioner]:
+        async with self.database() as sessions:
+            yield Provisioner(self.provisioner_context(sessions))
+
+    @asynccontextmanager
+    async def billing(self) -> AsyncIterator[BillingContext]:
+        async with self.database() as sessions:
+            yield self.billing_context(sessions)
+
+    @asynccontextmanager
+    async def ledger(self) -> AsyncIterator[Ledger]:
+        async with self.billing() as context:
+            yield Ledger(context)
+
+    def load_catalog(self) -> Catalog:
+        return self.loaded_catalog
+
+    def stripe_client(self) -> stripe.StripeClient:
+        """Raises StripeNotConfigured (a BillingError) without DOCKYARD_STRIPE_SECRET_KEY."""
+        return make_client(self.settings.stripe)

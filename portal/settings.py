@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from billing.settings import DunningSettings, StripeSettings
 from plans.settings import CatalogSettings
 from provisioner.settings import ProvisionerSettings
 
@@ -36,6 +37,8 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
     provisioner: ProvisionerSettings = field(default_factory=ProvisionerSettings)
+    stripe: StripeSettings = field(default_factory=StripeSettings)
+    dunning: DunningSettings = field(default_factory=DunningSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -43,6 +46,8 @@ class Settings:
             database=DatabaseSettings.from_env(environ),
             catalog=CatalogSettings.from_env(environ),
             provisioner=ProvisionerSettings.from_env(environ),
+            stripe=StripeSettings.from_env(environ),
+            dunning=DunningSettings.from_env(environ),
         )
 
 

@@ -22,6 +22,9 @@ class ProvisionerSettings:
     base_domain: str = DEFAULT_BASE_DOMAIN  # instances answer at <instance>.<base domain>
     publish_address: str = "127.0.0.1"  # where each instance's direct-access port is published
     health_timeout_seconds: float = 60.0
+    # How often each workload's health check runs. Each check starts a process in the
+    # container, so hundreds of instances at 1 s cost real CPU; updates wait at least this.
+    health_interval_seconds: float = 10.0
     stop_timeout_seconds: int = 5
     volume_retention_days: int = 30  # terminated instances keep their data this long
     orphan_grace_seconds: int = 600  # unknown labelled containers are removed after this
@@ -40,6 +43,7 @@ class ProvisionerSettings:
             base_domain=environ.get("DOCKYARD_BASE_DOMAIN", DEFAULT_BASE_DOMAIN),
             publish_address=environ.get("DOCKYARD_PUBLISH_ADDRESS", "127.0.0.1"),
             health_timeout_seconds=_number(environ, "DOCKYARD_HEALTH_TIMEOUT_SECONDS", 60),
+            health_interval_seconds=_number(environ, "DOCKYARD_HEALTH_INTERVAL_SECONDS", 10),
             volume_retention_days=int(_number(environ, "DOCKYARD_VOLUME_RETENTION_DAYS", 30)),
             orphan_grace_seconds=int(_number(environ, "DOCKYARD_ORPHAN_GRACE_SECONDS", 600)),
         )

@@ -5,6 +5,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LOG="$ROOT/var/log/dockerd.log"
+ADDRESS_POOL="base=10.200.0.0/14,size=24"
 
 engine_answers() { docker info >/dev/null 2>&1; }
 
@@ -31,7 +32,10 @@ start_engine() {
         say "starting dockerd (log: ${LOG#"$ROOT"/})"
         # setsid + nohup detach it from make's session and terminal, the redirections keep
         # make (or a CI log pipe) from waiting on its output, and cd / frees the checkout.
-        (cd / && exec setsid nohup dockerd >>"$LOG" 2>&1 </dev/null) &
+        # Dockyard gives every customer a network of their own; Docker's default pools
+        # run out after about 30 bridge networks, so hand it room for 1,024 /24s.
+        (cd / && exec setsid nohup dockerd --default-address-pool "$ADDRESS_POOL" \
+            >>"$LOG" 2>&1 </dev/null) &
     fi
     local _
     for _ in $(seq 60); do

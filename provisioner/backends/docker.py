@@ -88,7 +88,7 @@ class DockerBackend:
                     labels=workload_labels(spec, self._settings.namespace),
                     environment=environment(spec),
                     ports=[spec.port],
-                    healthcheck=healthcheck(spec),
+                    healthcheck=healthcheck(spec, self._settings.health_interval_seconds),
                     host_config=self._host_config(spec),
                     networking_config=self._api.create_networking_config(
                         {network: self._api.create_endpoint_config()}

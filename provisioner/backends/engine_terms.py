@@ -31,7 +31,6 @@ PRIVILEGED_PORTS = 1024
 # Health checks run often so that an update learns within seconds whether the new
 # revision works: unhealthy after RETRIES failed probes one INTERVAL apart. There is no
 # start period: a revision that needs one would wait HEALTH_TIMEOUT instead of failing.
-HEALTH_INTERVAL_SECONDS = 1
 HEALTH_PROBE_TIMEOUT_SECONDS = 2
 HEALTH_RETRIES = 3
 
@@ -119,7 +118,7 @@ def environment(spec: WorkloadSpec) -> list[str]:
     return [f"{key}={value}" for key, value in spec.environment]
 
 
-def healthcheck(spec: WorkloadSpec) -> Json:
+def healthcheck(spec: WorkloadSpec, interval_seconds: float) -> Json:
     """The engine health check (Docker's JSON shape), from the plan rather than the image.
 
     ``NONE`` switches off a HEALTHCHECK the image may declare: a plan without a health
@@ -132,7 +131,9 @@ def healthcheck(spec: WorkloadSpec) -> Json:
     probe = ["/bin/busybox", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{spec.port}{path}"]
     return {
         "Test": ["CMD", *probe],
-        "Interval": HEALTH_INTERVAL_SECONDS * NANO,
+        # Every check is a process started in the container: across hundreds of
+        # instances a short interval costs real CPU, so it is a setting.
+        "Interval": int(interval_seconds * NANO),
         "Timeout": HEALTH_PROBE_TIMEOUT_SECONDS * NANO,
         "Retries": HEALTH_RETRIES,
         "StartPeriod": 0,

@@ -36,7 +36,7 @@ def task_template(
         "Image": spec.image,
         "Env": environment(spec),
         "Mounts": [_mount(spec, volume) for volume in spec.volumes],
-        "Healthcheck": healthcheck(spec),
+        "Healthcheck": healthcheck(spec, settings.health_interval_seconds),
         "Init": True,
         "StopGracePeriod": settings.stop_timeout_seconds * NANO,
         "CapabilityDrop": ["ALL"],

@@ -13,7 +13,9 @@ from provisioner.settings import BackendKind, ProvisionerSettings
 from tests.fixtures.docker import EngineObjects, engine_client, ensure_demo_images, require_swarm
 
 # Quick to give up: a test that waits that long has failed anyway.
-CONTRACT_SETTINGS = ProvisionerSettings(stop_timeout_seconds=2, health_timeout_seconds=30)
+CONTRACT_SETTINGS = ProvisionerSettings(
+    stop_timeout_seconds=2, health_timeout_seconds=30, health_interval_seconds=1
+)
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +43,7 @@ def backend(backend_kind: BackendKind, docker_client: docker.DockerClient) -> Ba
         backend=backend_kind,
         stop_timeout_seconds=CONTRACT_SETTINGS.stop_timeout_seconds,
         health_timeout_seconds=CONTRACT_SETTINGS.health_timeout_seconds,
+        health_interval_seconds=CONTRACT_SETTINGS.health_interval_seconds,
     )
     return create_backend(settings, docker_client)
 

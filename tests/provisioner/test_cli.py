@@ -29,6 +29,7 @@ def invoke(tmp_path: Path, run: str, *args: str) -> tuple[int, str]:
         "DOCKYARD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}",
         "DOCKYARD_NAMESPACE": run,
         "DOCKYARD_HEALTH_TIMEOUT_SECONDS": "30",
+        "DOCKYARD_HEALTH_INTERVAL_SECONDS": "1",
     }
     result = CliRunner().invoke(dockyard, list(args), env=env, catch_exceptions=False)
     return result.exit_code, result.output

@@ -81,8 +81,8 @@ def test_only_a_privileged_port_gets_a_capability_back(port: int, added: list[st
     assert added_capabilities(replace(SPEC, port=port)) == added
 
 
-def test_health_check_probes_the_plans_path_every_second() -> None:
-    check = healthcheck(SPEC)
+def test_health_check_probes_the_plans_path_at_the_configured_interval() -> None:
+    check = healthcheck(SPEC, 2.5)
 
     assert check["Test"] == [
         "CMD",
@@ -93,11 +93,11 @@ def test_health_check_probes_the_plans_path_every_second() -> None:
         "/dev/null",
         "http://127.0.0.1:8080/healthz",
     ]
-    assert check["Interval"] == 1_000_000_000
+    assert check["Interval"] == 2_500_000_000
 
 
 def test_no_health_path_switches_the_images_check_off() -> None:
-    assert healthcheck(replace(SPEC, health_path=None)) == {"Test": ["NONE"]}
+    assert healthcheck(replace(SPEC, health_path=None), 1) == {"Test": ["NONE"]}
 
 
 @pytest.mark.parametrize(

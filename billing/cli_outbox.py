@@ -1,0 +1,103 @@
+"""``dockyard outbox``: see what waits for Stripe, and put dead rows back in the queue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol, TypeVar
+
+import click
+import stripe
+
+from billing.context import BillingContext
+from billing.errors import BillingError
+from billing.models import OutboxMessage, OutboxState
+from billing.outbox_sender import OutboxSender
+from billing.repository.outbox import OutboxRepository
+
+T = TypeVar("T")
+
+
+class ProvidesBilling(Protocol):
+    """What ``dockyard`` puts in the click context; billing does not import portal."""
+
+    def billing(self) -> AbstractAsyncContextManager[BillingContext]: ...
+
+    def stripe_client(self) -> stripe.StripeClient: ...
+
+
+def _run(ctx: click.Context, use: Callable[[BillingContext], Awaitable[T]]) -> T:
+    runtime: ProvidesBilling = ctx.find_root().obj
+
+    async def main() -> T:
+        async with runtime.billing() as billing:
+            return await use(billing)
+
+    try:
+        return asyncio.run(main())
+    except BillingError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _line(message: OutboxMessage) -> str:
+    error = f"  {message.last_error}" if message.last_error else ""
+    stripe_id = f" {message.stripe_id}" if message.stripe_id else ""
+    return (
+        f"{message.id:>6} {message.state:<9} {message.kind:<20} {message.idempotency_key}"
+        f"  attempts:{message.attempts} next:{message.next_attempt_at:%Y-%m-%d %H:%M:%S}"
+        f"{stripe_id}{error}"
+    )
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Stripe calls waiting to be made (the outbox)."""
+
+
+@outbox_group.command("list")
+@click.option("--state", type=click.Choice([s.value for s in OutboxState]), help="Only these.")
+@click.option("--limit", default=200, show_default=True)
+@click.pass_context
+def list_messages(ctx: click.Context, state: str | None, limit: int) -> None:
+    """Rows of the outbox, oldest first, with their last error."""
+
+    async def use(billing: BillingContext) -> list[OutboxMessage]:
+        async with billing.sessions() as session:
+            return await OutboxRepository(session).find(
+                OutboxState(state) if state else None, limit
+            )
+
+    messages = _run(ctx, use)
+    for message in messages:
+        click.echo(_line(message))
+    if not messages:
+        click.echo("the outbox is empty" if state is None else f"no {state} messages")
+
+
+@outbox_group.command()
+@click.argument("message_id", type=int)
+@click.pass_context
+def retry(ctx: click.Context, message_id: int) -> None:
+    """Put a dead row back to pending, due now (after fixing what Stripe refused)."""
+
+    async def use(billing: BillingContext) -> bool:
+        async with billing.sessions() as session, session.begin():
+            repository = OutboxRepository(session)
+            if await repository.get(message_id) is None:
+                raise BillingError(f"no outbox message {message_id}")
+            return await repository.revive(message_id, billing.clock())
+
+    if not _run(ctx, use):
+        raise click.ClickException(f"outbox message {message_id} is not dead; nothing to retry")
+    click.echo(f"outbox message {message_id} is pending again")
+
+
+@outbox_group.command()
+@click.option("--limit", default=100, show_default=True, help="At most this many rows.")
+@click.pass_context
+def drain(ctx: click.Context, limit: int) -> None:
+    """Send due rows to Stripe now (the worker does this on its own)."""
+    runtime: ProvidesBilling = ctx.find_root().obj
+    report = _run(ctx, lambda billing: OutboxSender(billing, runtime.stripe_client).drain(limit))
+    click.echo(str(report))

@@ -1,0 +1,177 @@
+"""Every query the outbox sender makes: claiming due rows, recording outcomes, and the
+Stripe ids it reads from and stores on customers and subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing.models import Customer, OutboxMessage, OutboxState, Subscription
+
+_DUE_STATES = (OutboxState.PENDING.value, OutboxState.RETRYING.value)
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim_due(
+        self, worker: str, now: datetime, ttl: timedelta, limit: int
+    ) -> list[OutboxMessage]:
+        """Claim up to ``limit`` due, unclaimed rows for ``worker`` until ``now + ttl``.
+
+        On PostgreSQL the SELECT takes row locks with SKIP LOCKED, so concurrent workers
+        pick different rows instead of queueing behind each other; SQLite ignores FOR
+        UPDATE, and there the conditional UPDATE alone decides (one writer at a time). A
+        claim whose holder died expires at ``claimed_until`` and the row is due again.
+        The caller commits before calling Stripe, so the claim is visible to others.
+        """
+        unclaimed = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+        due = (
+            OutboxMessage.state.in_(_DUE_STATES),
+            OutboxMessage.next_attempt_at <= now,
+            unclaimed,
+        )
+        claimed: list[int] = []
+        # A worker that lost every row of its batch to others looks again: those rows
+        # are claimed now and drop out of the next SELECT.
+        for _ in range(5):
+            candidates = list(
+                await self.session.scalars(
+                    select(OutboxMessage.id)
+                    .where(*due)
+                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            for message_id in candidates:
+                result = await self.session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message_id, *due)
+                    .values(claimed_by=worker, claimed_until=now + ttl)
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(result, "rowcount", 0) == 1:
+                    claimed.append(message_id)
+            if claimed or not candidates:
+                break
+        if not claimed:
+            return []
+        rows = await self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.id.in_(claimed))
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .execution_options(populate_existing=True)
+        )
+        return list(rows)
+
+    async def _finish(self, message_id: int, worker: str, **values: object) -> bool:
+        """Update a row only while ``worker`` still holds its claim; False if it lost it."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker)
+            .values(claimed_by=None, claimed_until=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def mark_sent(self, message_id: int, worker: str, stripe_id: str, now: datetime) -> bool:
+        return await self._finish(
+            message_id,
+            worker,
+            state=OutboxState.SENT.value,
+            stripe_id=stripe_id,
+            sent_at=now,
+            last_error=None,
+            attempts=OutboxMessage.attempts + 1,
+        )
+
+    async def mark_retrying(
+        self, message_id: int, worker: str, error: str, next_attempt_at: datetime
+    ) -> bool:
+        return await self._finish(
+            message_id,
+            worker,
+            state=OutboxState.RETRYING.value,
+            last_error=error,
+            next_attempt_at=next_attempt_at,
+            attempts=OutboxMessage.attempts + 1,
+        )
+
+    async def mark_dead(self, message_id: int, worker: str, error: str) -> bool:
+        return await self._finish(
+            message_id,
+            worker,
+            state=OutboxState.DEAD.value,
+            last_error=error,
+            attempts=OutboxMessage.attempts + 1,
+        )
+
+    async def postpone(
+        self, message_id: int, worker: str, reason: str, next_attempt_at: datetime
+    ) -> bool:
+        """Not a failure: the row waits for another (e.g. its customer is not in Stripe yet)."""
+        return await self._finish(
+            message_id, worker, last_error=reason, next_attempt_at=next_attempt_at
+        )
+
+    async def find(self, state: OutboxState | None = None, limit: int = 200) -> list[OutboxMessage]:
+        query = select(OutboxMessage).order_by(OutboxMessage.id).limit(limit)
+        if state is not None:
+            query = query.where(OutboxMessage.state == state.value)
+        return list(await self.session.scalars(query))
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, message_id)
+
+    async def revive(self, message_id: int, now: datetime) -> bool:
+        """A dead row back to pending, due now; False unless it was dead."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.state == OutboxState.DEAD.value)
+            .values(
+                state=OutboxState.PENDING.value,
+                next_attempt_at=now,
+                claimed_by=None,
+                claimed_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    # The Stripe ids the sender needs and records.
+
+    async def customer(self, customer_id: str) -> Customer | None:
+        return await self.session.get(Customer, customer_id)
+
+    async def subscription(self, subscription_id: str) -> Subscription | None:
+        return await self.session.get(Subscription, subscription_id)
+
+    async def set_stripe_customer_id(self, customer_id: str, stripe_id: str) -> None:
+        await self.session.execute(
+            update(Customer)
+            .where(Customer.id == customer_id, Customer.stripe_customer_id.is_(None))
+            .values(stripe_customer_id=stripe_id)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def set_stripe_subscription_id(self, subscription_id: str, stripe_id: str) -> None:
+        await self.session.execute(
+            update(Subscription)
+            .where(
+                Subscription.id == subscription_id, Subscription.stripe_subscription_id.is_(None)
+            )
+            .values(stripe_subscription_id=stripe_id)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def states(self) -> Sequence[tuple[str, int]]:
+        """How many rows are in each state, for ``outbox list``'s summary."""
+        rows = await self.session.execute(
+            select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+        )
+        return [(state, count) for state, count in rows.tuples()]

@@ -1,0 +1,90 @@
+"""Every query about subscriptions, in one place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing.errors import UnknownSubscription
+from billing.models import OutboxMessage, Subscription, SubscriptionState
+
+_LIVE = [
+    SubscriptionState.TRIALING.value,
+    SubscriptionState.ACTIVE.value,
+    SubscriptionState.PAST_DUE.value,
+    SubscriptionState.SUSPENDED.value,
+]
+
+
+class SubscriptionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, subscription: Subscription) -> None:
+        self.session.add(subscription)
+
+    async def get(self, subscription_id: str) -> Subscription:
+        subscription = await self.session.get(Subscription, subscription_id)
+        if subscription is None:
+            raise UnknownSubscription(subscription_id)
+        return subscription
+
+    async def by_stripe_id(self, stripe_subscription_id: str) -> Subscription | None:
+        query = select(Subscription).where(
+            Subscription.stripe_subscription_id == stripe_subscription_id
+        )
+        return await self.session.scalar(query)
+
+    async def find(self, customer_id: str | None = None) -> list[Subscription]:
+        query = select(Subscription).order_by(Subscription.created_at, Subscription.id)
+        if customer_id is not None:
+            query = query.where(Subscription.customer_id == customer_id)
+        return list(await self.session.scalars(query))
+
+    async def due_for_roll(self, now: datetime) -> list[Subscription]:
+        """Live subscriptions with something due by ``now``: a period end, a trial end or
+        a cancellation date."""
+        query = (
+            select(Subscription)
+            .where(Subscription.state.in_(_LIVE))
+            .where(
+                or_(
+                    Subscription.period_end <= now,
+                    Subscription.cancel_at <= now,
+                    and_(
+                        Subscription.state == SubscriptionState.TRIALING.value,
+                        Subscription.trial_ends_at <= now,
+                    ),
+                )
+            )
+            .order_by(Subscription.id)
+        )
+        return list(await self.session.scalars(query))
+
+    async def in_dunning(self) -> list[Subscription]:
+        """Subscriptions dunning may move on: past due, or suspended for non-payment."""
+        query = (
+            select(Subscription)
+            .where(
+                or_(
+                    Subscription.state == SubscriptionState.PAST_DUE.value,
+                    and_(
+                        Subscription.state == SubscriptionState.SUSPENDED.value,
+                        Subscription.suspension_reason == "billing",
+                    ),
+                )
+            )
+            .order_by(Subscription.id)
+        )
+        return list(await self.session.scalars(query))
+
+    async def update_count(self, subscription_id: str) -> int:
+        """How many ``subscription.update`` messages this subscription has produced; the
+        next one's key ends in this number plus one."""
+        prefix = f"subscription.update:{subscription_id}:"
+        query = select(func.count()).where(
+            OutboxMessage.idempotency_key.startswith(prefix, autoescape=True)
+        )
+        return int(await self.session.scalar(query) or 0)

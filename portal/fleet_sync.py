@@ -1,0 +1,70 @@
+"""Apply the subscription → instance rule (portal.policy) to the fleet.
+
+Level-triggered like the reconciler: every tick looks at every hosting subscription and
+makes its instance's desired state match, so a lost webhook or a crash in between only
+delays the change.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from billing.context import BillingContext
+from billing.subscriptions import Subscriptions
+from plans import ApplicationHostingPlan, CatalogError, ServerHostingPlan
+from portal.policy import desired_instance_state
+from provisioner.errors import ProvisioningError
+from provisioner.models import DesiredState, SuspensionReason
+from provisioner.service import Provisioner
+
+log = logging.getLogger(__name__)
+DEFAULT_GRACE = timedelta(days=7)
+
+
+@dataclass
+class SyncReport:
+    provisioned: list[str] = field(default_factory=list)
+    suspended: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    terminated: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+async def sync_instances(
+    billing: BillingContext, provisioner: Provisioner, grace: timedelta = DEFAULT_GRACE
+) -> SyncReport:
+    report = SyncReport()
+    now = billing.clock()
+    catalog = billing.catalog()
+    for subscription in await Subscriptions(billing).list():
+        plan = catalog.get(subscription.plan_id, subscription.plan_version)
+        if not isinstance(plan, ApplicationHostingPlan | ServerHostingPlan):
+            continue
+        desired = desired_instance_state(subscription.state, subscription.ended_at, now, grace)
+        try:
+            if subscription.instance_ref is None:
+                if desired is DesiredState.RUNNING:
+                    instance = await provisioner.provision(
+                        subscription.customer_id, plan.id, plan.version, actor="subscription"
+                    )
+                    await Subscriptions(billing).link_instance(subscription.id, instance.id)
+                    report.provisioned.append(instance.id)
+                continue
+            instance = await provisioner.get(subscription.instance_ref)
+            if desired is DesiredState.RUNNING and instance.suspension_reason == "billing":
+                await provisioner.resume(instance.id, SuspensionReason.BILLING, actor="billing")
+                report.resumed.append(instance.id)
+            elif desired is DesiredState.STOPPED and instance.desired_state == "running":
+                note = f"subscription {subscription.id} is {subscription.state}"
+                await provisioner.suspend(instance.id, SuspensionReason.BILLING, note, "billing")
+                report.suspended.append(instance.id)
+            elif desired is DesiredState.ABSENT and instance.desired_state != "absent":
+                await provisioner.terminate(instance.id, actor="billing")
+                report.terminated.append(instance.id)
+        except (ProvisioningError, CatalogError) as error:
+            # One instance's trouble must not stop the others; the next tick retries.
+            log.warning("subscription %s: %s", subscription.id, error)
+            report.errors.append(f"{subscription.id}: {error}")
+    return report

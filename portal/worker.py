@@ -1,0 +1,87 @@
+"""``dockyard worker``: the background loop that keeps everything moving.
+
+Each tick, in order: Stripe events received by the webhook are handled (refetching their
+objects), billing time moves on (period roll-over, trials, scheduled changes, dunning),
+subscriptions are applied to their instances (portal.policy), the Stripe outbox is
+drained, and the reconciler makes the engine match. A step that fails is logged and
+reported; the others still run, and the worker never dies of one bad tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from billing.dunning import Dunning
+from billing.outbox_sender import OutboxSender
+from billing.stripe_client import make_client
+from billing.subscriptions import Subscriptions
+from billing.webhooks import handle_pending
+from portal.fleet_sync import sync_instances
+from portal.runtime import Runtime
+from provisioner.errors import ProvisioningError
+from provisioner.service import Provisioner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickReport:
+    done: dict[str, object] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        parts = [f"{name}: ok" for name in self.done]
+        parts += [f"{name}: FAILED ({reason})" for name, reason in self.failed.items()]
+        return "; ".join(parts)
+
+
+class Worker:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def tick(self) -> TickReport:
+        report = TickReport()
+        async with self.runtime.database() as sessions:
+            billing = self.runtime.billing_context(sessions)
+            now = billing.clock()
+            steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+            if billing.stripe.enabled:
+                steps.append(
+                    ("webhooks", lambda: handle_pending(billing, make_client(billing.stripe)))
+                )
+            steps += [
+                ("billing periods", lambda: Subscriptions(billing).roll_periods(now)),
+                ("dunning", lambda: Dunning(billing).tick(now)),
+            ]
+            provisioner: Provisioner | None = None
+            try:
+                provisioner = Provisioner(self.runtime.provisioner_context(sessions))
+            except ProvisioningError as error:  # engine down: billing still moves on
+                report.failed["engine"] = str(error)
+            if provisioner is not None:
+                fleet = provisioner
+                steps.append(("instances", lambda: sync_instances(billing, fleet)))
+            sender = OutboxSender(billing, lambda: make_client(billing.stripe))
+            steps.append(("outbox", sender.drain))
+            if provisioner is not None:
+                steps.append(("reconcile", provisioner.reconciler.run_pass))
+            for name, step in steps:
+                try:
+                    report.done[name] = await step()
+                except Exception as error:
+                    log.exception("worker step %s failed", name)
+                    report.failed[name] = str(error) or type(error).__name__
+        return report
+
+    async def run(self, interval: float, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            report = await self.tick()
+            log.info("tick: %s", report)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except TimeoutError:
+                continue

@@ -1,0 +1,360 @@
+"""The outbox sender against a fake Stripe over HTTP: exact parameters, retries, claims."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from billing.models import OutboxState
+from billing.outbox import OutboxKind, enqueue
+from billing.outbox_sender import OutboxSender
+from tests.fixtures.billing import make_customer, make_subscription
+from tests.fixtures.billing_stripe import mocked_stripe, rows, sender, stripe_ctx
+from tests.fixtures.clock import MovableClock
+from tests.fixtures.stripe import FakeStripe, price
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeStripe]:
+    yield from mocked_stripe()
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+def _prices(fake: FakeStripe) -> None:
+    fake.add(price("price_fee", "dockyard:support-20h:v1", 150000, recurring={"interval": "month"}))
+    fake.add(
+        price(
+            "price_min",
+            "dockyard:support-20h:v1:minutes",
+            2000,
+            recurring={"interval": "month", "usage_type": "metered"},
+        )
+    )
+
+
+async def test_customer_create_sends_our_ids_and_stores_stripes(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    ctx = stripe_ctx(engine, clock)
+    async with ctx.sessions() as session, session.begin():
+        customer = await make_customer(session, clock(), name="Ann Example", company="ACME")
+        payload = {"customer_id": customer.id, "email": customer.email, "name": "Ann Example",
+                   "company": "ACME"}  # fmt: skip
+        await enqueue(session, kind=OutboxKind.CUSTOMER_CREATE, payload=payload,
+                      key=f"customer.create:{customer.id}", now=clock())  # fmt: skip
+
+    report = await sender(ctx).drain()
+
+    assert (report.sent, report.dead, report.retrying) == (1, 0, 0), [
+        r.last_error for r in await rows(ctx)
+    ]
+    [call] = fake.posts("/v1/customers")
+    assert call.form == {
+        "email": customer.email,
+        "name": "Ann Example",
+        "metadata[dockyard_customer_id]": customer.id,
+        "metadata[dockyard_company]": "ACME",
+    }
+    assert call.idempotency_key == f"customer.create:{customer.id}"
+    [row] = await rows(ctx)
+    assert row.state == OutboxState.SENT.value
+    assert row.stripe_id == "cus_0001"
+    async with ctx.sessions() as session:
+        from billing.models import Customer
+
+        stored = await session.get(Customer, customer.id)
+        assert stored is not None
+        assert stored.stripe_customer_id == "cus_0001"
+
+
+async def test_sign_up_waits_for_the_customer_then_creates_the_subscription(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    ctx = stripe_ctx(engine, clock)
+    _prices(fake)
+    trial_end = 1_796_083_200
+    async with ctx.sessions() as session, session.begin():
+        customer = await make_customer(session, clock())
+        sub = await make_subscription(session, customer, "support-20h", clock(), state="trialing")
+        # Enqueued in the "wrong" order: the subscription row must wait, not die.
+        await enqueue(session, kind=OutboxKind.SUBSCRIPTION_CREATE,
+                      payload={"subscription_id": sub.id, "customer_id": customer.id,
+                               "plan_id": "support-20h", "plan_version": 1,
+                               "trial_end": trial_end, "support_plan": True},
+                      key=f"subscription.create:{sub.id}", now=clock())  # fmt: skip
+        clock.advance(seconds=1)
+        await enqueue(session, kind=OutboxKind.CUSTOMER_CREATE,
+                      payload={"customer_id": customer.id, "email": customer.email,
+                               "name": customer.name, "company": ""},
+                      key=f"customer.create:{customer.id}", now=clock())  # fmt: skip
+
+    first = await sender(ctx).drain()
+    assert (first.sent, first.waiting, first.dead) == (1, 1, 0)
+    clock.advance(minutes=2)
+    second = await sender(ctx).drain()
+    assert (second.sent, second.dead) == (1, 0)
+
+    [call] = fake.posts("/v1/subscriptions")
+    assert call.form == {
+        "customer": "cus_0001",
+        "items[0][price]": "price_fee",
+        "items[1][price]": "price_min",
+        "billing_cycle_anchor_config[day_of_month]": "1",
+        "proration_behavior": "create_prorations",
+        "trial_end": str(trial_end),
+        "metadata[dockyard_subscription_id]": sub.id,
+        "metadata[dockyard_customer_id]": customer.id,
+        "metadata[dockyard_plan_id]": "support-20h",
+        "metadata[dockyard_plan_version]": "1",
+    }
+    assert call.idempotency_key == f"subscription.create:{sub.id}"
+    lookups = [c for c in fake.calls if c.method == "GET" and c.path == "/v1/prices"]
+    assert lookups[0].form["lookup_keys[0]"] == "dockyard:support-20h:v1"
+    assert lookups[0].form["lookup_keys[1]"] == "dockyard:support-20h:v1:minutes"
+    # A sign-up costs three calls: customer, one price lookup, subscription.
+    assert [(c.method, c.path) for c in fake.calls] == [
+        ("POST", "/v1/customers"),
+        ("GET", "/v1/prices"),
+        ("POST", "/v1/subscriptions"),
+    ]
+    states = {row.kind: (row.state, row.stripe_id) for row in await rows(ctx)}
+    assert states["subscription.create"] == ("sent", "sub_0002")
+
+
+async def test_meter_event_and_invoice_item_parameters(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    ctx = stripe_ctx(engine, clock)
+    async with ctx.sessions() as session, session.begin():
+        customer = await make_customer(session, clock(), stripe_customer_id="cus_known")
+        await enqueue(session, kind=OutboxKind.METER_EVENT,
+                      payload={"customer_id": customer.id, "entry_id": "e1", "minutes": 45,
+                               "timestamp": 1_795_000_000},
+                      key="meter:e1", now=clock())  # fmt: skip
+        await enqueue(session, kind=OutboxKind.INVOICE_ITEM,
+                      payload={"customer_id": customer.id, "entry_id": "e2", "amount_minor": -4750,
+                               "currency": "EUR", "description": "Correction of 2026-10",
+                               "period": "2026-11"},
+                      key="invoice_item:e2", now=clock())  # fmt: skip
+
+    report = await sender(ctx).drain()
+
+    assert report.sent == 2
+    [meter] = fake.posts("/v1/billing/meter_events")
+    assert meter.form == {
+        "event_name": "dockyard_support_minutes",
+        "identifier": "meter:e1",
+        "payload[stripe_customer_id]": "cus_known",
+        "payload[value]": "45",
+        "timestamp": "1795000000",
+    }
+    assert meter.idempotency_key == "meter:e1"
+    [item] = fake.posts("/v1/invoiceitems")
+    assert item.form == {
+        "customer": "cus_known",
+        "amount": "-4750",
+        "currency": "eur",
+        "description": "Correction of 2026-10",
+        "metadata[dockyard_customer_id]": customer.id,
+        "metadata[dockyard_entry_id]": "e2",
+        "metadata[dockyard_period]": "2026-11",
+    }
+    stripe_ids = sorted(str(row.stripe_id) for row in await rows(ctx))
+    assert stripe_ids == ["ii_0001", "meter:e1"]
+
+
+async def test_update_swaps_prices_and_cancel_deletes(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    ctx = stripe_ctx(engine, clock)
+    old_fee = fake.add(
+        price("price_s", "dockyard:server-s:v1", 900, recurring={"interval": "month"})
+    )
+    fake.add(price("price_m", "dockyard:server-m:v1", 1900, recurring={"interval": "month"}))
+    from tests.fixtures.stripe import subscription
+
+    fake.add(subscription("sub_1", "cus_known", prices=[old_fee]))
+    async with ctx.sessions() as session, session.begin():
+        customer = await make_customer(session, clock(), stripe_customer_id="cus_known")
+        sub = await make_subscription(session, customer, "server-s", clock(),
+                                      stripe_subscription_id="sub_1")  # fmt: skip
+        await enqueue(session, kind=OutboxKind.SUBSCRIPTION_UPDATE,
+                      payload={"subscription_id": sub.id, "plan_id": "server-m", "plan_version": 1,
+                               "proration_behavior": "always_invoice", "cancel_at": None},
+                      key=f"subscription.update:{sub.id}:1", now=clock())  # fmt: skip
+        await enqueue(session, kind=OutboxKind.SUBSCRIPTION_CANCEL,
+                      payload={"subscription_id": sub.id},
+                      key=f"subscription.cancel:{sub.id}", now=clock())  # fmt: skip
+
+    report = await sender(ctx).drain()
+
+    assert report.sent == 2
+    [update] = fake.posts("/v1/subscriptions/sub_1")
+    assert update.form == {
+        "items[0][id]": "si_sub_1_0",
+        "items[0][price]": "price_m",
+        "proration_behavior": "always_invoice",
+        "cancel_at": "",
+        "metadata[dockyard_plan_id]": "server-m",
+        "metadata[dockyard_plan_version]": "1",
+    }
+    assert update.idempotency_key == f"subscription.update:{sub.id}:1"
+    [cancel] = [c for c in fake.calls if c.method == "DELETE"]
+    assert cancel.path == "/v1/subscriptions/sub_1"
+    assert cancel.idempotency_key == f"subscription.cancel:{sub.id}"
+
+
+async def test_without_a_key_the_outbox_holds(engine: AsyncEngine, clock: MovableClock) -> None:
+    from tests.fixtures.billing import billing_context
+
+    ctx = billing_context(engine, clock)  # no Stripe settings: offline
+    async with ctx.sessions() as session, session.begin():
+        await enqueue(session, kind=OutboxKind.METER_EVENT, payload={}, key="meter:x", now=clock())
+
+    def no_client() -> object:
+        raise AssertionError("no Stripe client may be built without a key")
+
+    report = await OutboxSender(ctx, no_client).drain()  # type: ignore[arg-type]
+
+    assert report.skipped is not None
+    assert "no secret key" in report.skipped
+    [row] = await rows(ctx)
+    assert row.state == OutboxState.PENDING.value
+
+
+async def _meter_rows(ctx_engine: AsyncEngine, clock: MovableClock, count: int) -> list[str]:
+    ctx = stripe_ctx(ctx_engine, clock)
+    keys = []
+    async with ctx.sessions() as session, session.begin():
+        customer = await make_customer(session, clock(), stripe_customer_id="cus_known")
+        for n in range(count):
+            key = f"meter:e{n}"
+            keys.append(key)
+            await enqueue(session, kind=OutboxKind.METER_EVENT,
+                          payload={"customer_id": customer.id, "entry_id": f"e{n}",
+                                   "minutes": 15, "timestamp": 1_795_000_000},
+                          key=key, now=clock())  # fmt: skip
+    return keys
+
+
+async def test_outage_then_recovery_sends_every_meter_event_exactly_once(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    ctx = stripe_ctx(engine, clock)
+    keys = await _meter_rows(engine, clock, 6)
+    fake.fail(3, 500)
+    fake.fail(2, 429)
+    fake.fail(2, httpx.ReadTimeout)
+    fake.fail(1, httpx.ConnectError)
+
+    for _ in range(12):
+        await sender(ctx).drain()
+        clock.advance(hours=1)  # past any backoff
+
+    accepted: dict[str, int] = {}
+    for call in fake.posts("/v1/billing/meter_events"):
+        if call.status == 200 and not call.replayed:
+            accepted[call.form["identifier"]] = accepted.get(call.form["identifier"], 0) + 1
+    assert accepted == dict.fromkeys(keys, 1)
+    assert {row.state for row in await rows(ctx)} == {"sent"}
+    assert sum(row.attempts for row in await rows(ctx)) == 6 + 8
+
+
+async def test_transient_failure_backs_off_with_jitter(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    ctx = stripe_ctx(engine, clock)
+    await _meter_rows(engine, clock, 1)
+    fake.fail(2, 503)
+    start = clock()
+
+    report = await sender(ctx).drain()
+    assert report.retrying == 1
+    [row] = await rows(ctx)
+    assert row.state == "retrying"
+    assert row.last_error is not None
+    assert "503" in row.last_error
+    assert timedelta(seconds=15) <= row.next_attempt_at - start <= timedelta(seconds=30)
+    # Not due yet: nothing is sent.
+    assert (await sender(ctx).drain()).sent == 0
+    clock.advance(seconds=30)
+    assert (await sender(ctx).drain()).retrying == 1
+    [row] = await rows(ctx)
+    assert timedelta(seconds=30) <= row.next_attempt_at - clock() <= timedelta(seconds=60)
+
+
+async def test_permanent_refusal_is_dead_with_stripes_message(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    ctx = stripe_ctx(engine, clock)
+    await _meter_rows(engine, clock, 1)
+    fake.fail(1, 400)
+
+    report = await sender(ctx).drain()
+
+    assert report.dead == 1
+    [row] = await rows(ctx)
+    assert row.state == "dead"
+    assert row.last_error is not None
+    assert "No such customer: 'cus_missing'" in row.last_error
+    clock.advance(days=1)
+    assert (await sender(ctx).drain()).sent == 0  # dead stays dead until an operator acts
+
+
+async def test_a_worker_killed_after_sending_resends_with_the_same_key(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    ctx = stripe_ctx(engine, clock, worker_id="doomed")
+    async with ctx.sessions() as session, session.begin():
+        customer = await make_customer(session, clock())
+        await enqueue(session, kind=OutboxKind.CUSTOMER_CREATE,
+                      payload={"customer_id": customer.id, "email": customer.email,
+                               "name": customer.name, "company": ""},
+                      key=f"customer.create:{customer.id}", now=clock())  # fmt: skip
+    doomed = sender(ctx, claim_ttl=timedelta(minutes=5))
+    [claimed] = await doomed.claim(10)
+    from billing.stripe_client import make_client
+
+    # Stripe answers, but the worker dies before recording anything.
+    await doomed._call(make_client(ctx.stripe), claimed)
+    assert len(fake.posts("/v1/customers")) == 1
+
+    survivor = sender(stripe_ctx(engine, clock, worker_id="survivor"))
+    assert (await survivor.drain()).sent == 0  # the claim still holds
+    clock.advance(minutes=6)
+    assert (await survivor.drain()).sent == 1
+
+    first, second = fake.posts("/v1/customers")
+    assert first.idempotency_key == second.idempotency_key == f"customer.create:{customer.id}"
+    assert second.replayed  # Stripe answered from its idempotency cache
+    assert [o for o in fake.objects.values() if o["object"] == "customer"] == [
+        fake.objects["cus_0001"]
+    ]
+    [row] = await rows(ctx)
+    assert (row.state, row.stripe_id, row.claimed_by) == ("sent", "cus_0001", None)
+
+
+async def test_two_senders_draining_at_once_never_send_a_row_twice(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    keys = await _meter_rows(engine, clock, 40)
+    senders = [
+        sender(stripe_ctx(engine, clock, worker_id=name), batch=3) for name in ("w1", "w2", "w3")
+    ]
+
+    reports = await asyncio.gather(*(s.drain() for s in senders))
+
+    sent = [call.form["identifier"] for call in fake.posts("/v1/billing/meter_events")]
+    assert sorted(sent) == sorted(keys)  # each once: no row was claimed by two workers
+    assert sum(report.sent for report in reports) == 40
+    assert all(report.sent > 0 for report in reports), reports  # they really overlapped
+    assert {row.state for row in await rows(senders[0].ctx)} == {"sent"}
