@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
@@ -10,12 +9,11 @@ from typing import Protocol, TypeVar
 
 import click
 
+from billing.cli_runner import run_with
 from billing.context import BillingContext
 from billing.customers import Customers
-from billing.errors import BillingError
 from billing.models import Customer, Subscription
 from billing.subscriptions import Subscriptions
-from plans import CatalogError
 
 T = TypeVar("T")
 
@@ -28,15 +26,7 @@ class ProvidesBilling(Protocol):
 
 def _run(ctx: click.Context, use: Callable[[BillingContext], Awaitable[T]]) -> T:
     runtime: ProvidesBilling = ctx.find_root().obj
-
-    async def main() -> T:
-        async with runtime.billing() as billing:
-            return await use(billing)
-
-    try:
-        return asyncio.run(main())
-    except (BillingError, CatalogError) as error:
-        raise click.ClickException(str(error)) from None
+    return run_with(runtime.billing(), use)
 
 
 def _day(at: datetime | None) -> str:

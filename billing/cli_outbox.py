@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, TypeVar
@@ -10,6 +9,7 @@ from typing import Protocol, TypeVar
 import click
 import stripe
 
+from billing.cli_runner import run_with
 from billing.context import BillingContext
 from billing.errors import BillingError
 from billing.models import OutboxMessage, OutboxState
@@ -29,15 +29,7 @@ class ProvidesBilling(Protocol):
 
 def _run(ctx: click.Context, use: Callable[[BillingContext], Awaitable[T]]) -> T:
     runtime: ProvidesBilling = ctx.find_root().obj
-
-    async def main() -> T:
-        async with runtime.billing() as billing:
-            return await use(billing)
-
-    try:
-        return asyncio.run(main())
-    except BillingError as error:
-        raise click.ClickException(str(error)) from None
+    return run_with(runtime.billing(), use)
 
 
 def _line(message: OutboxMessage) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -12,11 +11,11 @@ from typing import Protocol, TypeVar
 import click
 
 from billing.allowance import PeriodSummary
+from billing.cli_runner import run_with
 from billing.errors import BillingError
 from billing.ledger import Ledger
 from billing.models import EntryCategory, SupportEntry
 from billing.periods import Period
-from plans import CatalogError
 
 T = TypeVar("T")
 
@@ -29,15 +28,7 @@ class ProvidesLedger(Protocol):
 
 def _run(ctx: click.Context, use: Callable[[Ledger], Awaitable[T]]) -> T:
     runtime: ProvidesLedger = ctx.find_root().obj
-
-    async def main() -> T:
-        async with runtime.ledger() as ledger:
-            return await use(ledger)
-
-    try:
-        return asyncio.run(main())
-    except (BillingError, CatalogError) as error:
-        raise click.ClickException(str(error)) from None
+    return run_with(runtime.ledger(), use)
 
 
 def _hours(minutes: int) -> str:

@@ -4,7 +4,6 @@ and two workers reconciling at once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,16 +31,6 @@ from tests.fixtures.provisioning import (
 from tests.provisioner.test_lifecycle import running, settle
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def docker_fleet(engine_client: docker.DockerClient, sqlite_engine: AsyncEngine) -> Iterator[Fleet]:
-    """For drift only the Docker engine lets a test cause by hand (stop, start)."""
-    world = build_fleet(engine_client, sqlite_engine, BackendKind.DOCKER)
-    try:
-        yield world
-    finally:
-        remove_everything_of(engine_client, world.run)
 
 
 async def test_a_removed_container_is_recreated(fleet: Fleet) -> None:

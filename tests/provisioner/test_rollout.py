@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import docker
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from provisioner.settings import BackendKind
-from tests.fixtures.docker import remove_everything_of
-from tests.fixtures.provisioning import Fleet, build_fleet, wait_for_page
+from tests.fixtures.provisioning import Fleet, wait_for_page
 from tests.provisioner.test_lifecycle import running
 
 pytestmark = pytest.mark.docker
@@ -19,15 +14,6 @@ pytestmark = pytest.mark.docker
 # app-starter's window: Sundays 02:00-04:00 Europe/Berlin (UTC+1 in November).
 SUNDAY_IN_WINDOW = datetime(2026, 11, 22, 1, 30, tzinfo=UTC)
 MONDAY_NOON = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def docker_fleet(engine_client: docker.DockerClient, sqlite_engine: AsyncEngine) -> Iterator[Fleet]:
-    world = build_fleet(engine_client, sqlite_engine, BackendKind.DOCKER)
-    try:
-        yield world
-    finally:
-        remove_everything_of(engine_client, world.run)
 
 
 async def test_a_fleet_update_waits_for_the_maintenance_window(docker_fleet: Fleet) -> None:
