@@ -201,6 +201,22 @@ class Subscriptions:
                     },
                     now=now,
                 )
+                if pricing.setup_fee is not None and not pricing.setup_fee.is_zero:
+                    # Charged once, on the subscription's first invoice.
+                    await enqueue(
+                        session,
+                        kind=OutboxKind.INVOICE_ITEM,
+                        key=f"invoice_item:setup:{subscription.id}",
+                        payload={
+                            "customer_id": customer.id,
+                            "entry_id": f"setup:{subscription.id}",
+                            "amount_minor": pricing.setup_fee.minor,
+                            "currency": pricing.setup_fee.currency,
+                            "description": f"Setup fee: {plan.name}",
+                            "period": str(Period.of(now)),
+                        },
+                        now=now,
+                    )
         return subscription
 
     # -- changing plans -----------------------------------------------------------------

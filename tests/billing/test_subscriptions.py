@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from billing.context import BillingContext
 from billing.customers import Customers
 from billing.errors import InvalidTransition, UnknownCustomer
-from billing.models import Customer
+from billing.models import Customer, OutboxMessage
 from billing.subscriptions import (
     CurrencyMismatch,
     Subscriptions,
@@ -97,6 +97,12 @@ def test_fees_between_counts_whole_months_and_shares_of_partial_ones() -> None:
     assert fees_between(business, at(2027, 5, 1), at(2027, 5, 1)) == 0
 
 
+async def early_cancellation_items(ctx: BillingContext) -> list[OutboxMessage]:
+    """Invoice items other than setup fees (app-business has one)."""
+    items = await outbox(ctx, "invoice_item")
+    return [item for item in items if not item.payload["entry_id"].startswith("setup:")]
+
+
 # -- subscribing ------------------------------------------------------------------------
 
 
@@ -139,6 +145,24 @@ async def test_a_plan_without_trial_is_active_and_a_support_plan_says_so(
     (message,) = await outbox(subs.ctx, "subscription.create")
     assert message.payload["trial_end"] is None
     assert message.payload["support_plan"] is True
+
+
+async def test_a_setup_fee_goes_on_the_first_invoice_once(
+    subs: Subscriptions, customer: Customer
+) -> None:
+    subscription = await subs.subscribe(customer.id, "app-business", stripe_checkout=False)
+    await subs.subscribe(customer.id, "app-starter", stripe_checkout=False)  # no setup fee
+
+    (message,) = await outbox(subs.ctx, "invoice_item")
+    assert message.idempotency_key == f"invoice_item:setup:{subscription.id}"
+    assert message.payload == {
+        "customer_id": customer.id,
+        "entry_id": f"setup:{subscription.id}",
+        "amount_minor": 4900,
+        "currency": "EUR",
+        "description": "Setup fee: Application Business",
+        "period": "2026-11",
+    }
 
 
 async def test_with_stripe_checkout_it_waits_pending_for_the_webhook(
@@ -306,7 +330,7 @@ async def test_six_month_pay_remaining_ends_at_the_period_end_and_invoices_the_r
     cancelled = await subs.cancel(subscription.id)
 
     assert cancelled.cancel_at == at(2027, 2, 1)
-    (item,) = await outbox(subs.ctx, "invoice_item")
+    (item,) = await early_cancellation_items(subs.ctx)
     assert item.idempotency_key == f"invoice_item:cancel-{subscription.id}"
     # February to April in full, then 1 May to 22 May 09:30 (21 days 9.5 hours of 31 days).
     assert item.payload == {
@@ -333,7 +357,7 @@ async def test_twelve_month_end_of_term_and_fee(
     assert (await subs.cancel(server.id)).cancel_at == at(2027, 11, 22, 9, 30)
     assert (await subs.cancel(support.id)).cancel_at == at(2027, 4, 1)  # fee: at period end
 
-    (item,) = await outbox(subs.ctx, "invoice_item")
+    (item,) = await early_cancellation_items(subs.ctx)
     assert item.payload["amount_minor"] == 140000  # the plan's early_cancellation_fee
     assert item.payload["currency"] == "EUR"
     assert item.payload["description"] == "Support Contract 10 h: early cancellation fee"
@@ -371,7 +395,7 @@ async def test_cancelling_immediately_ends_now_and_still_charges_the_policy(
         (f"subscription.cancel:{business.id}", {"subscription_id": business.id}),
         (f"subscription.cancel:{starter.id}", {"subscription_id": starter.id}),
     ]
-    (item,) = await outbox(subs.ctx, "invoice_item")
+    (item,) = await early_cancellation_items(subs.ctx)
     assert item.payload["entry_id"] == f"cancel-{business.id}"
     assert item.payload["amount_minor"] == 29152
 
