@@ -19,13 +19,8 @@ from billing.context import BillingContext
 from billing.customers import Customers
 from billing.errors import InvalidTransition, UnknownCustomer
 from billing.models import Customer, OutboxMessage
-from billing.subscriptions import (
-    CurrencyMismatch,
-    Subscriptions,
-    add_months,
-    fees_between,
-    monthly_price,
-)
+from billing.months import add_months, fees_between, monthly_price
+from billing.subscriptions import CurrencyMismatch, Subscriptions
 from plans import UnknownPlan
 from tests.fixtures.billing import sample_catalog
 from tests.fixtures.billing_subscriptions import (
