@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from billing.dunning import Dunning
 from billing.outbox_sender import OutboxSender
 from billing.stripe_client import make_client
@@ -41,47 +43,60 @@ class TickReport:
 class Worker:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self._provisioner: tuple[async_sessionmaker[AsyncSession], Provisioner] | None = None
 
     async def tick(self) -> TickReport:
-        report = TickReport()
+        """One tick on its own database connection (``dockyard worker --once``)."""
         async with self.runtime.database() as sessions:
-            billing = self.runtime.billing_context(sessions)
-            now = billing.clock()
-            steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
-            if billing.stripe.enabled:
-                steps.append(
-                    ("webhooks", lambda: handle_pending(billing, make_client(billing.stripe)))
-                )
-            steps += [
-                ("billing periods", lambda: Subscriptions(billing).roll_periods(now)),
-                ("dunning", lambda: Dunning(billing).tick(now)),
-            ]
-            provisioner: Provisioner | None = None
+            return await self.tick_on(sessions)
+
+    def _fleet(self, sessions: async_sessionmaker[AsyncSession]) -> Provisioner:
+        # Built once and kept: a Docker client (and its start-up ping) per tick is waste.
+        # Not built while the engine is down: the next tick tries again.
+        if self._provisioner is None or self._provisioner[0] is not sessions:
+            provisioner = Provisioner(self.runtime.provisioner_context(sessions))
+            self._provisioner = (sessions, provisioner)
+        return self._provisioner[1]
+
+    async def tick_on(self, sessions: async_sessionmaker[AsyncSession]) -> TickReport:
+        report = TickReport()
+        billing = self.runtime.billing_context(sessions)
+        now = billing.clock()
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+        if billing.stripe.enabled:
+            steps.append(("webhooks", lambda: handle_pending(billing, make_client(billing.stripe))))
+        steps += [
+            ("billing periods", lambda: Subscriptions(billing).roll_periods(now)),
+            ("dunning", lambda: Dunning(billing).tick(now)),
+        ]
+        provisioner: Provisioner | None = None
+        try:
+            provisioner = self._fleet(sessions)
+        except ProvisioningError as error:  # engine down: billing still moves on
+            report.failed["engine"] = str(error)
+        if provisioner is not None:
+            fleet = provisioner
+            steps.append(("instances", lambda: sync_instances(billing, fleet)))
+        sender = OutboxSender(billing, lambda: make_client(billing.stripe))
+        steps.append(("outbox", sender.drain))
+        if provisioner is not None:
+            steps.append(("reconcile", provisioner.reconciler.run_pass))
+        for name, step in steps:
             try:
-                provisioner = Provisioner(self.runtime.provisioner_context(sessions))
-            except ProvisioningError as error:  # engine down: billing still moves on
-                report.failed["engine"] = str(error)
-            if provisioner is not None:
-                fleet = provisioner
-                steps.append(("instances", lambda: sync_instances(billing, fleet)))
-            sender = OutboxSender(billing, lambda: make_client(billing.stripe))
-            steps.append(("outbox", sender.drain))
-            if provisioner is not None:
-                steps.append(("reconcile", provisioner.reconciler.run_pass))
-            for name, step in steps:
-                try:
-                    report.done[name] = await step()
-                except Exception as error:
-                    log.exception("worker step %s failed", name)
-                    report.failed[name] = str(error) or type(error).__name__
+                report.done[name] = await step()
+            except Exception as error:
+                log.exception("worker step %s failed", name)
+                report.failed[name] = str(error) or type(error).__name__
         return report
 
     async def run(self, interval: float, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
-        while not stop.is_set():
-            report = await self.tick()
-            log.info("tick: %s", report)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                continue
+        # One engine (and one migration check) for the worker's life, not one per tick.
+        async with self.runtime.database() as sessions:
+            while not stop.is_set():
+                report = await self.tick_on(sessions)
+                log.info("tick: %s", report)
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
+                except TimeoutError:
+                    continue
