@@ -1,52 +1,96 @@
-"""The web application: ``create_app(runtime)`` wires routes to services explicitly.
+"""The web application: ``create_app(runtime)`` wires routes, security and services.
 
-For now it receives Stripe's webhooks and answers health checks; the customer and
-operator pages build on it.
+Everything a handler uses is built in the lifespan from the runtime and kept on
+``app.state.services``. With ``worker_interval`` the background worker runs in the same
+process (``dockyard serve --with-worker``, what ``make run`` starts).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Litestar, Request, get, post
-from litestar.datastructures import State
-from litestar.exceptions import HTTPException
-from litestar.status_codes import HTTP_400_BAD_REQUEST
+from litestar import Litestar
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
 
-from billing.context import BillingContext
-from billing.webhooks import WebhookRejected, receive
+from portal.accounts.service import Accounts
+from portal.mail import make_mailer
 from portal.runtime import Runtime
+from portal.web.api import api_router
+from portal.web.errors import exception_handlers
+from portal.web.health import health_router
+from portal.web.pages.account import account_router
+from portal.web.pages.customer import customer_router
+from portal.web.pages.operator import operator_router
+from portal.web.pages.public import public_router
+from portal.web.security import csrf_config, security_headers, session_auth, sign_in_rate_limit
+from portal.web.services import Services
+from portal.web.templating import template_config
+from portal.web.webhook import webhook_router
+from portal.worker import Worker
+
+log = logging.getLogger(__name__)
+STATIC = __import__("pathlib").Path(__file__).resolve().parent / "static"
 
 
-def create_app(runtime: Runtime) -> Litestar:
+def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litestar:
+    settings = runtime.settings
+
     @asynccontextmanager
-    async def database(app: Litestar) -> AsyncIterator[None]:
+    async def services(app: Litestar) -> AsyncIterator[None]:
         async with runtime.database() as sessions:
-            app.state.billing = runtime.billing_context(sessions)
-            yield
+            billing = runtime.billing_context(sessions)
+            mailer = make_mailer(settings.mail)
+            app.state.services = Services(
+                runtime=runtime,
+                sessions=sessions,
+                billing=billing,
+                accounts=Accounts(sessions, billing, mailer, settings.web.base_url),
+                mailer=mailer,
+            )
+            stop = asyncio.Event()
+            task: asyncio.Task[None] | None = None
+            if worker_interval is not None:
+                task = asyncio.create_task(Worker(runtime).run_on(sessions, worker_interval, stop))
+            try:
+                yield
+            finally:
+                stop.set()
+                if task is not None:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.wait_for(task, timeout=30)
 
+    auth = session_auth(settings.web)
+    handlers: list[Any] = [
+        public_router,
+        account_router,
+        customer_router,
+        operator_router,
+        api_router,
+        health_router,
+        webhook_router,
+        create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+    ]
     return Litestar(
-        route_handlers=[healthz, stripe_webhook],
-        lifespan=[database],
+        route_handlers=handlers,
+        lifespan=[services],
+        on_app_init=[auth.on_app_init],
+        csrf_config=csrf_config(settings.web),
+        middleware=[sign_in_rate_limit(settings.web).middleware],
+        template_config=template_config(),
+        response_headers=security_headers(settings.web),
+        exception_handlers=exception_handlers(),
+        openapi_config=OpenAPIConfig(
+            title="Dockyard operator API",
+            version="1",
+            path="/api/v1/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
         debug=False,
     )
-
-
-@get("/healthz", sync_to_thread=False)
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
-
-
-@post("/stripe/webhook", status_code=200)
-async def stripe_webhook(
-    request: Request[object, object, State], state: State
-) -> dict[str, object]:
-    """Verify over the raw bytes, store once by event id; the worker handles it later."""
-    billing: BillingContext = state.billing
-    raw = await request.body()
-    try:
-        received = await receive(billing, raw, request.headers.get("stripe-signature"))
-    except WebhookRejected as rejected:
-        raise HTTPException(status_code=HTTP_400_BAD_REQUEST, detail=str(rejected)) from None
-    return {"received": received.event_id, "duplicate": received.duplicate}

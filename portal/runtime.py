@@ -10,7 +10,6 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import cached_property
 
 import stripe
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from billing.context import BillingContext
 from billing.ledger import Ledger
 from billing.stripe_client import make_client
-from plans import Catalog, load_catalog
+from plans import Catalog
 from plans.settings import CatalogSettings
 from portal import migrate
+from portal.catalog_holder import CatalogHolder
 from portal.clock import utc_now
 from portal.database import create_engine, create_session_factory
 from portal.settings import Settings
@@ -35,16 +35,16 @@ class Runtime:
         self.clock = clock
         # Leases and outbox claims name their holder: host and process make it unique.
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{role}"
+        self.catalogs = CatalogHolder(settings.catalog, clock)
 
     @property
     def catalog(self) -> CatalogSettings:
         """What ``dockyard plans`` reads (plans.cli.HasCatalogSettings)."""
         return self.settings.catalog
 
-    @cached_property
+    @property
     def loaded_catalog(self) -> Catalog:
-        settings = self.settings.catalog
-        return load_catalog(settings.directory, max_file_bytes=settings.max_file_bytes)
+        return self.catalogs.current()
 
     @asynccontextmanager
     async def database(self) -> AsyncIterator[async_sessionmaker[AsyncSession]]:

@@ -33,12 +33,86 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The portal's web side: where it is reached, how sessions are protected."""
+
+    # "development" (the default: plain-HTTP cookies, a secret kept in var/) or "production".
+    environment: str = "development"
+    # Signs and encrypts session cookies and CSRF tokens. Empty in development: the portal
+    # keeps a generated one in var/secret.key, so sessions survive a restart.
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"  # for links in mail and Stripe's return pages
+    signin_attempts_per_minute: int = 10
+    secret_file: Path = DEFAULT_VAR_DIR / "secret.key"
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> WebSettings:
+        environment = environ.get("DOCKYARD_ENV", "development")
+        if environment not in {"development", "production"}:
+            raise ValueError(f"DOCKYARD_ENV={environment!r}: use development or production")
+        secret = environ.get("DOCKYARD_SECRET_KEY", "")
+        if environment == "production" and len(secret) < 32:
+            raise ValueError(
+                "DOCKYARD_SECRET_KEY must be set to at least 32 random characters in production"
+            )
+        attempts = environ.get("DOCKYARD_SIGNIN_ATTEMPTS_PER_MINUTE", "10")
+        if not attempts.isdigit() or int(attempts) < 1:
+            raise ValueError(
+                f"DOCKYARD_SIGNIN_ATTEMPTS_PER_MINUTE={attempts!r}: expected a whole number >= 1"
+            )
+        return cls(
+            environment=environment,
+            secret_key=secret,
+            base_url=environ.get("DOCKYARD_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            signin_attempts_per_minute=int(attempts),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MailSettings:
+    """Outgoing mail: an SMTP server, or (no host set) a local outbox file for development."""
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    sender: str = "Dockyard <no-reply@dockyard.localhost>"
+    outbox_file: Path = DEFAULT_VAR_DIR / "mail" / "outbox.txt"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> MailSettings:
+        port = environ.get("DOCKYARD_SMTP_PORT", "587")
+        if not port.isdigit():
+            raise ValueError(f"DOCKYARD_SMTP_PORT={port!r}: expected a port number")
+        return cls(
+            smtp_host=environ.get("DOCKYARD_SMTP_HOST") or None,
+            smtp_port=int(port),
+            smtp_user=environ.get("DOCKYARD_SMTP_USER") or None,
+            smtp_password=environ.get("DOCKYARD_SMTP_PASSWORD") or None,
+            smtp_starttls=environ.get("DOCKYARD_SMTP_STARTTLS", "1") != "0",
+            sender=environ.get("DOCKYARD_MAIL_FROM", "Dockyard <no-reply@dockyard.localhost>"),
+            outbox_file=Path(environ.get("DOCKYARD_MAIL_OUTBOX", str(cls.outbox_file_default()))),
+        )
+
+    @staticmethod
+    def outbox_file_default() -> Path:
+        return DEFAULT_VAR_DIR / "mail" / "outbox.txt"
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
     provisioner: ProvisionerSettings = field(default_factory=ProvisionerSettings)
     stripe: StripeSettings = field(default_factory=StripeSettings)
     dunning: DunningSettings = field(default_factory=DunningSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -48,6 +122,8 @@ class Settings:
             provisioner=ProvisionerSettings.from_env(environ),
             stripe=StripeSettings.from_env(environ),
             dunning=DunningSettings.from_env(environ),
+            web=WebSettings.from_env(environ),
+            mail=MailSettings.from_env(environ),
         )
 
 

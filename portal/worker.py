@@ -93,10 +93,16 @@ class Worker:
         stop = stop or asyncio.Event()
         # One engine (and one migration check) for the worker's life, not one per tick.
         async with self.runtime.database() as sessions:
-            while not stop.is_set():
-                report = await self.tick_on(sessions)
-                log.info("tick: %s", report)
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=interval)
-                except TimeoutError:
-                    continue
+            await self.run_on(sessions, interval, stop)
+
+    async def run_on(
+        self, sessions: async_sessionmaker[AsyncSession], interval: float, stop: asyncio.Event
+    ) -> None:
+        """Tick until ``stop`` is set, on the caller's database (the portal's, in-process)."""
+        while not stop.is_set():
+            report = await self.tick_on(sessions)
+            log.info("tick: %s", report)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except TimeoutError:
+                continue

@@ -1,0 +1,177 @@
+"""Signing up, in and out, and resetting a forgotten password."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Request, Router, get, post
+from litestar.di import Provide
+from litestar.response import Redirect, Template
+
+from billing.customers import DuplicateEmail, InvalidCustomer
+from portal.accounts.models import Role
+from portal.accounts.service import AccountError, SignUp
+from portal.mail import MailFailed
+from portal.web.forms import read_form
+from portal.web.rendering import flash, page, see_other
+from portal.web.services import Services, provide_services
+
+
+def home_of(role: str) -> str:
+    return {Role.OPERATOR.value: "/ops", Role.FINANCE.value: "/finance"}.get(role, "/dashboard")
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: ``next`` must not send people elsewhere after sign-in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _start_session(request: Request[Any, Any, Any], user_id: str, role: str, email: str) -> None:
+    # A fresh session: whatever an attacker planted before sign-in is dropped.
+    request.clear_session()
+    request.set_session({"uid": user_id, "role": role, "email": email})
+
+
+@get("/signup")
+async def signup_form(request: Request[Any, Any, Any], plan: str | None = None) -> Template:
+    return page(request, "account/signup.html", form={}, errors={}, plan=plan or "")
+
+
+@post("/signup")
+async def signup(request: Request[Any, Any, Any], services: Services) -> Template | Redirect:
+    form = await read_form(request)
+    email = form.text("email", required="enter your email address", limit=320)
+    name = form.text("name", required="enter your name")
+    company = form.text("company")
+    password = form.values.get("password", "")
+    plan = form.text("plan", limit=64)
+    if form.ok:
+        try:
+            user = await services.accounts.sign_up(SignUp(email, password, name, company))
+        except DuplicateEmail:
+            form.errors["email"] = "this address already has an account: sign in instead"
+        except InvalidCustomer as invalid:
+            form.errors["email"] = str(invalid)
+        except AccountError as problem:
+            form.errors["password"] = str(problem).removeprefix("password: ")
+        else:
+            _start_session(request, user.id, user.role, user.email)
+            flash(request, f"Welcome to Dockyard, {user.name}.")
+            return see_other(f"/order/{plan}" if plan else "/dashboard")
+    values = {key: value for key, value in form.values.items() if key != "password"}
+    return page(
+        request, "account/signup.html", status_code=400, form=values, errors=form.errors, plan=plan
+    )
+
+
+@get("/signin")
+async def signin_form(request: Request[Any, Any, Any], next: str | None = None) -> Template:
+    return page(request, "account/signin.html", form={}, error=None, next=_safe_next(next) or "")
+
+
+@post("/signin")
+async def signin(request: Request[Any, Any, Any], services: Services) -> Template | Redirect:
+    form = await read_form(request)
+    email = form.text("email", limit=320)
+    target = _safe_next(form.values.get("next"))
+    user = await services.accounts.authenticate(email, form.values.get("password", ""))
+    if user is None:
+        return page(
+            request,
+            "account/signin.html",
+            status_code=400,
+            form={"email": email},
+            error="That email and password do not match an account.",
+            next=target or "",
+        )
+    _start_session(request, user.id, user.role, user.email)
+    return see_other(target or home_of(user.role))
+
+
+@post("/signout")
+async def signout(request: Request[Any, Any, Any]) -> Redirect:
+    request.clear_session()
+    return see_other("/")
+
+
+@get("/password/forgot")
+async def forgot_form(request: Request[Any, Any, Any]) -> Template:
+    return page(request, "account/forgot.html", sent=False, error=None, email="")
+
+
+@post("/password/forgot")
+async def forgot(request: Request[Any, Any, Any], services: Services) -> Template:
+    form = await read_form(request)
+    email = form.text("email", required="enter your email address", limit=320)
+    if not form.ok:
+        return page(
+            request,
+            "account/forgot.html",
+            status_code=400,
+            sent=False,
+            error=form.errors["email"],
+            email=email,
+        )
+    try:
+        await services.accounts.request_reset(email)
+    except MailFailed as failed:
+        return page(
+            request,
+            "account/forgot.html",
+            status_code=503,
+            sent=False,
+            error=f"We could not send the mail right now ({failed}). Try again soon.",
+            email=email,
+        )
+    return page(request, "account/forgot.html", sent=True, error=None, email=email)
+
+
+@get("/password/reset")
+async def reset_form(
+    request: Request[Any, Any, Any], services: Services, token: str = ""
+) -> Template:
+    valid = bool(token) and await services.accounts.reset_is_valid(token)
+    return page(request, "account/reset.html", token=token, valid=valid, error=None)
+
+
+@post("/password/reset")
+async def reset(request: Request[Any, Any, Any], services: Services) -> Template | Redirect:
+    form = await read_form(request)
+    token = form.values.get("token", "")
+    try:
+        await services.accounts.reset_password(token, form.values.get("password", ""))
+    except AccountError as problem:
+        return page(
+            request,
+            "account/reset.html",
+            status_code=400,
+            token=token,
+            valid=True,
+            error=str(problem),
+        )
+    flash(request, "Your password was changed. Sign in with the new one.")
+    return see_other("/signin")
+
+
+account_router = Router(
+    path="/",
+    route_handlers=[
+        signup_form,
+        signup,
+        signin_form,
+        signin,
+        signout,
+        forgot_form,
+        forgot,
+        reset_form,
+        reset,
+    ],
+    dependencies={"services": Provide(provide_services)},
+    include_in_schema=False,
+)

@@ -1,0 +1,138 @@
+"""Sessions, sign-in, CSRF, rate limiting and security headers, from what litestar provides.
+
+- Sessions are litestar's encrypted cookie sessions (AES-GCM): nothing to store server
+  side, so several web processes share them. The session holds the user id and role only.
+- ``SessionAuth`` loads the user on every route not listed as public, and answers 401
+  (the error handler turns that into the sign-in page) otherwise.
+- CSRF is litestar's double-submit cookie; every form carries ``csrf_input``. Stripe's
+  webhook (signed) and the API (bearer tokens, no cookies) are exempt.
+- Sign-in attempts are rate-limited per client address by litestar's RateLimitConfig.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from pathlib import Path
+from typing import Any
+
+from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
+from litestar.datastructures import ResponseHeader
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
+from litestar.security.session_auth import SessionAuth
+
+from portal.settings import WebSettings
+from portal.web.services import services_of
+from portal.web.viewer import Viewer
+
+SESSION_COOKIE = "dockyard_session"
+CSRF_COOKIE = "dockyard_csrf"
+
+# Reachable without signing in. Everything else needs a session (the API its own token).
+PUBLIC_PATHS = [
+    r"^/$",
+    r"^/plans(/|$)",
+    r"^/signin$",
+    r"^/signup$",
+    r"^/password/",
+    r"^/static/",
+    r"^/healthz$",
+    r"^/readyz$",
+    r"^/metrics$",
+    r"^/stripe/webhook$",
+    r"^/api/",
+    r"^/favicon.ico$",
+]
+CSRF_EXEMPT = [r"^/stripe/webhook$", r"^/api/"]
+
+
+def secret_bytes(settings: WebSettings) -> bytes:
+    """32 bytes for AES-GCM, from the configured secret or (development) var/secret.key."""
+    secret = settings.secret_key or _development_secret(settings.secret_file)
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def _development_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret + "\n")
+    path.chmod(0o600)
+    return secret
+
+
+async def retrieve_viewer(
+    session: dict[str, Any], connection: ASGIConnection[Any, Any, Any, Any]
+) -> Viewer | None:
+    user_id = session.get("uid")
+    if not isinstance(user_id, str):
+        return None
+    user = await services_of(connection.app.state).accounts.get(user_id)
+    return Viewer.of(user) if user is not None else None
+
+
+def session_auth(settings: WebSettings) -> SessionAuth[Viewer, ClientSideSessionBackend]:
+    return SessionAuth[Viewer, ClientSideSessionBackend](
+        retrieve_user_handler=retrieve_viewer,
+        session_backend_config=CookieBackendConfig(
+            secret=secret_bytes(settings),
+            key=SESSION_COOKIE,
+            max_age=60 * 60 * 24 * 14,
+            httponly=True,
+            secure=not settings.development,
+            samesite="lax",
+        ),
+        exclude=PUBLIC_PATHS,
+    )
+
+
+def csrf_config(settings: WebSettings) -> CSRFConfig:
+    return CSRFConfig(
+        secret=secret_bytes(settings).hex(),
+        cookie_name=CSRF_COOKIE,
+        cookie_secure=not settings.development,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        exclude=CSRF_EXEMPT,
+    )
+
+
+def _is_sign_in(request: Any) -> bool:
+    return bool(request.method == "POST" and request.url.path == "/signin")
+
+
+def sign_in_rate_limit(settings: WebSettings) -> RateLimitConfig:
+    return RateLimitConfig(
+        rate_limit=("minute", settings.signin_attempts_per_minute),
+        check_throttle_handler=_is_sign_in,
+        set_rate_limit_headers=True,
+    )
+
+
+def security_headers(settings: WebSettings) -> list[ResponseHeader]:
+    policy = "; ".join(
+        [
+            "default-src 'self'",
+            "img-src 'self' data:",
+            "style-src 'self'",
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'self'",
+            # Checkout is a redirect after a form post: browsers check it against this.
+            "form-action 'self' https://checkout.stripe.com",
+        ]
+    )
+    headers = [
+        ResponseHeader(name="Content-Security-Policy", value=policy),
+        ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+        ResponseHeader(name="X-Frame-Options", value="DENY"),
+        ResponseHeader(name="Referrer-Policy", value="same-origin"),
+        ResponseHeader(name="Permissions-Policy", value="camera=(), microphone=(), geolocation=()"),
+        ResponseHeader(name="Cross-Origin-Opener-Policy", value="same-origin"),
+    ]
+    if not settings.development:
+        headers.append(ResponseHeader(name="Strict-Transport-Security", value="max-age=31536000"))
+    return headers
