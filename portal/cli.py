@@ -11,6 +11,7 @@ from billing.cli_outbox import outbox_group
 from billing.cli_stripe import sync_command
 from billing.cli_support import support_group
 from plans.cli import plans_group
+from portal.accounts.cli import operators_group
 from portal.db_cli import db_group
 from portal.runtime import Runtime
 from portal.serve_cli import serve, worker
@@ -38,6 +39,7 @@ for group in (
     subscriptions_group,
     support_group,
     outbox_group,
+    operators_group,
     serve,
     worker,
 ):

@@ -20,7 +20,7 @@ from tests.fixtures.databases import (
 )
 from tests.fixtures.services import unavailable
 
-pytest_plugins = ["tests.fixtures.provisioning"]
+pytest_plugins = ["tests.fixtures.provisioning", "tests.fixtures.portal"]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

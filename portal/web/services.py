@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.context import BillingContext
@@ -53,3 +55,7 @@ def services_of(state: State) -> Services:
 
 async def provide_services(state: State) -> Services:
     return services_of(state)
+
+
+# What handlers declare: ``services: ServicesDep`` (litestar wants dependencies named).
+ServicesDep: TypeAlias = NamedDependency[Services]

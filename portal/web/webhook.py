@@ -14,11 +14,13 @@ from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from billing.webhooks import WebhookRejected, receive
-from portal.web.services import Services, provide_services
+from portal.web.services import ServicesDep, provide_services
 
 
 @post("/stripe/webhook", status_code=200)
-async def stripe_webhook(request: Request[Any, Any, Any], services: Services) -> dict[str, object]:
+async def stripe_webhook(
+    request: Request[Any, Any, Any], services: ServicesDep
+) -> dict[str, object]:
     raw = await request.body()
     try:
         received = await receive(services.billing, raw, request.headers.get("stripe-signature"))

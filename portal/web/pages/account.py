@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from litestar import Request, Router, get, post
 from litestar.di import Provide
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from billing.customers import DuplicateEmail, InvalidCustomer
@@ -15,7 +16,7 @@ from portal.accounts.service import AccountError, SignUp
 from portal.mail import MailFailed
 from portal.web.forms import read_form
 from portal.web.rendering import flash, page, see_other
-from portal.web.services import Services, provide_services
+from portal.web.services import ServicesDep, provide_services
 
 
 def home_of(role: str) -> str:
@@ -39,12 +40,14 @@ def _start_session(request: Request[Any, Any, Any], user_id: str, role: str, ema
 
 
 @get("/signup")
-async def signup_form(request: Request[Any, Any, Any], plan: str | None = None) -> Template:
+async def signup_form(
+    request: Request[Any, Any, Any], plan: FromQuery[str | None] = None
+) -> Template:
     return page(request, "account/signup.html", form={}, errors={}, plan=plan or "")
 
 
 @post("/signup")
-async def signup(request: Request[Any, Any, Any], services: Services) -> Template | Redirect:
+async def signup(request: Request[Any, Any, Any], services: ServicesDep) -> Template | Redirect:
     form = await read_form(request)
     email = form.text("email", required="enter your email address", limit=320)
     name = form.text("name", required="enter your name")
@@ -71,12 +74,14 @@ async def signup(request: Request[Any, Any, Any], services: Services) -> Templat
 
 
 @get("/signin")
-async def signin_form(request: Request[Any, Any, Any], next: str | None = None) -> Template:
+async def signin_form(
+    request: Request[Any, Any, Any], next: FromQuery[str | None] = None
+) -> Template:
     return page(request, "account/signin.html", form={}, error=None, next=_safe_next(next) or "")
 
 
 @post("/signin")
-async def signin(request: Request[Any, Any, Any], services: Services) -> Template | Redirect:
+async def signin(request: Request[Any, Any, Any], services: ServicesDep) -> Template | Redirect:
     form = await read_form(request)
     email = form.text("email", limit=320)
     target = _safe_next(form.values.get("next"))
@@ -106,7 +111,7 @@ async def forgot_form(request: Request[Any, Any, Any]) -> Template:
 
 
 @post("/password/forgot")
-async def forgot(request: Request[Any, Any, Any], services: Services) -> Template:
+async def forgot(request: Request[Any, Any, Any], services: ServicesDep) -> Template:
     form = await read_form(request)
     email = form.text("email", required="enter your email address", limit=320)
     if not form.ok:
@@ -134,14 +139,14 @@ async def forgot(request: Request[Any, Any, Any], services: Services) -> Templat
 
 @get("/password/reset")
 async def reset_form(
-    request: Request[Any, Any, Any], services: Services, token: str = ""
+    request: Request[Any, Any, Any], services: ServicesDep, token: FromQuery[str] = ""
 ) -> Template:
     valid = bool(token) and await services.accounts.reset_is_valid(token)
     return page(request, "account/reset.html", token=token, valid=valid, error=None)
 
 
 @post("/password/reset")
-async def reset(request: Request[Any, Any, Any], services: Services) -> Template | Redirect:
+async def reset(request: Request[Any, Any, Any], services: ServicesDep) -> Template | Redirect:
     form = await read_form(request)
     token = form.values.get("token", "")
     try:

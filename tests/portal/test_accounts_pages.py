@@ -1,0 +1,174 @@
+"""Signing up, in and out, password resets and the security around them, over HTTP."""
+
+from __future__ import annotations
+
+import email
+import re
+
+from litestar.testing import TestClient
+
+from portal.app import create_app
+from portal.runtime import Runtime
+from portal.settings import WebSettings
+from tests.fixtures.portal import PASSWORD, Portal
+
+
+def test_a_newcomer_signs_up_and_lands_on_the_dashboard(portal: Portal) -> None:
+    answer = portal.post(
+        "/signup",
+        {"email": "Ann@Example.com ", "name": "Ann", "company": "Ann Ltd", "password": PASSWORD},
+    )
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/dashboard"
+    user = portal.run(portal.services.accounts.by_email, "ann@example.com")
+    assert user is not None
+    assert user.role == "customer"
+    assert user.customer_id is not None
+    assert user.password_hash.startswith("$argon2id$")
+
+
+def test_a_malformed_sign_up_shows_each_problem_and_keeps_what_was_typed(portal: Portal) -> None:
+    answer = portal.post(
+        "/signup", {"email": "not-an-email", "name": "", "company": "<b>X</b>", "password": "short"}
+    )
+
+    assert answer.status_code == 400
+    assert "enter your name" in answer.text
+    assert "&lt;b&gt;X&lt;/b&gt;" in answer.text  # escaped, and kept
+    assert "<b>X</b>" not in answer.text
+
+
+def test_a_taken_email_is_refused_without_a_second_account(portal: Portal) -> None:
+    portal.sign_up("ann@example.com")
+    portal.sign_out()
+
+    answer = portal.post(
+        "/signup", {"email": "ann@example.com", "name": "Impostor", "password": PASSWORD}
+    )
+
+    assert answer.status_code == 400
+    assert "already has an account" in answer.text
+
+
+def test_sign_in_checks_the_password_and_sign_out_ends_the_session(portal: Portal) -> None:
+    portal.sign_up("ann@example.com")
+    portal.sign_out()
+
+    wrong = portal.post("/signin", {"email": "ann@example.com", "password": "not the password"})
+    assert wrong.status_code == 400
+    assert "do not match" in wrong.text
+
+    portal.sign_in("ann@example.com")
+    assert portal.get("/dashboard").status_code == 200
+    portal.post("/signout")
+    gone = portal.get("/dashboard")
+    assert gone.status_code == 303
+    assert gone.headers["location"].startswith("/signin")
+
+
+def test_sign_in_only_follows_a_next_path_on_this_site(portal: Portal) -> None:
+    portal.sign_up("ann@example.com")
+    portal.sign_out()
+
+    answer = portal.post(
+        "/signin",
+        {"email": "ann@example.com", "password": PASSWORD, "next": "https://evil.example/x"},
+    )
+
+    assert answer.headers["location"] == "/dashboard"
+
+
+def test_a_form_without_the_csrf_token_is_refused(portal: Portal) -> None:
+    portal.csrf()
+    answer = portal.client.post(
+        "/signup", data={"email": "a@example.com", "name": "A", "password": PASSWORD}
+    )
+
+    assert answer.status_code == 403
+    assert portal.run(portal.services.accounts.by_email, "a@example.com") is None
+
+
+def test_a_forgotten_password_is_reset_through_the_mailed_link_once(portal: Portal) -> None:
+    portal.sign_up("ann@example.com")
+    portal.sign_out()
+
+    assert portal.post("/password/forgot", {"email": "ann@example.com"}).status_code == 200
+    unknown = portal.post("/password/forgot", {"email": "nobody@example.com"})
+    assert unknown.status_code == 200  # the same answer: the form does not reveal accounts
+
+    outbox = portal.settings.mail.outbox_file.read_text()
+    mail = email.message_from_string(outbox)
+    assert mail["To"] == "ann@example.com"
+    link = re.search(r"/password/reset\?token=(\S+)", outbox)
+    assert link is not None
+    token = link.group(1)
+
+    changed = portal.post("/password/reset", {"token": token, "password": "a brand new password"})
+    assert changed.status_code == 303
+    again = portal.post("/password/reset", {"token": token, "password": "yet another password"})
+    assert again.status_code == 400
+    assert "expired or was used" in again.text
+    portal.sign_in("ann@example.com", "a brand new password")
+
+
+def test_a_reset_link_expires_after_an_hour(portal: Portal) -> None:
+    portal.sign_up("ann@example.com")
+    portal.post("/password/forgot", {"email": "ann@example.com"})
+    token = re.findall(r"token=(\S+)", portal.settings.mail.outbox_file.read_text())[-1]
+
+    portal.clock.advance(minutes=61)
+
+    assert "has expired" in portal.get(f"/password/reset?token={token}").text
+    answer = portal.post("/password/reset", {"token": token, "password": "a brand new password"})
+    assert answer.status_code == 400
+
+
+def test_session_cookies_are_http_only_and_same_site(portal: Portal) -> None:
+    portal.csrf()
+    answer = portal.post(
+        "/signup", {"email": "ann@example.com", "name": "Ann", "password": PASSWORD}
+    )
+
+    cookie = next(
+        value
+        for key, value in answer.headers.multi_items()
+        if key == "set-cookie" and value.startswith("dockyard_session=")
+    )
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
+    assert "Secure" not in cookie  # development; production adds it (next test)
+
+
+def test_production_cookies_are_secure(portal: Portal) -> None:
+    settings = portal.settings
+    production = type(settings)(
+        **{
+            **{name: getattr(settings, name) for name in settings.__dataclass_fields__},
+            "web": WebSettings(
+                environment="production",
+                secret_key="x" * 40,
+                signin_attempts_per_minute=1000,
+            ),
+        }
+    )
+    with TestClient(create_app(Runtime(production, clock=portal.clock))) as client:
+        client.get("/signin")
+        csrf = client.cookies["dockyard_csrf"]
+        answer = client.post(
+            "/signup",
+            data={"_csrf_token": csrf, "email": "b@example.com", "name": "B", "password": PASSWORD},
+            follow_redirects=False,
+        )
+        assert "Strict-Transport-Security" in answer.headers
+    cookies = [v for k, v in answer.headers.multi_items() if k == "set-cookie"]
+    assert any(c.startswith("dockyard_session=") and "Secure" in c for c in cookies)
+
+
+def test_security_headers_are_on_every_page(portal: Portal) -> None:
+    answer = portal.get("/signin")
+
+    assert "default-src 'self'" in answer.headers["content-security-policy"]
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["referrer-policy"] == "same-origin"
