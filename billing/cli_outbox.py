@@ -11,10 +11,9 @@ import stripe
 
 from billing.cli_runner import run_with
 from billing.context import BillingContext
-from billing.errors import BillingError
 from billing.models import OutboxMessage, OutboxState
+from billing.outbox_admin import outbox_messages, retry_dead
 from billing.outbox_sender import OutboxSender
-from billing.repository.outbox import OutboxRepository
 
 T = TypeVar("T")
 
@@ -54,13 +53,9 @@ def outbox_group() -> None:
 def list_messages(ctx: click.Context, state: str | None, limit: int) -> None:
     """Rows of the outbox, oldest first, with their last error."""
 
-    async def use(billing: BillingContext) -> list[OutboxMessage]:
-        async with billing.sessions() as session:
-            return await OutboxRepository(session).find(
-                OutboxState(state) if state else None, limit
-            )
-
-    messages = _run(ctx, use)
+    messages = _run(
+        ctx, lambda billing: outbox_messages(billing, OutboxState(state) if state else None, limit)
+    )
     for message in messages:
         click.echo(_line(message))
     if not messages:
@@ -73,15 +68,7 @@ def list_messages(ctx: click.Context, state: str | None, limit: int) -> None:
 def retry(ctx: click.Context, message_id: int) -> None:
     """Put a dead row back to pending, due now (after fixing what Stripe refused)."""
 
-    async def use(billing: BillingContext) -> bool:
-        async with billing.sessions() as session, session.begin():
-            repository = OutboxRepository(session)
-            if await repository.get(message_id) is None:
-                raise BillingError(f"no outbox message {message_id}")
-            return await repository.revive(message_id, billing.clock())
-
-    if not _run(ctx, use):
-        raise click.ClickException(f"outbox message {message_id} is not dead; nothing to retry")
+    _run(ctx, lambda billing: retry_dead(billing, message_id))
     click.echo(f"outbox message {message_id} is pending again")
 
 

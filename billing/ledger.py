@@ -24,7 +24,7 @@ from billing.allowance import (
     summarize_range,
 )
 from billing.context import BillingContext
-from billing.errors import BillingError, EntryLocked, InvalidTransition
+from billing.errors import BillingError, EntryLocked, InvalidTransition, UnknownEntry
 from billing.models import Customer, EntryCategory, EntryState, Subscription, SupportEntry
 from billing.outbox import OutboxKind, enqueue
 from billing.periods import Period
@@ -239,6 +239,20 @@ class Ledger:
             repo = LedgerRepository(session)
             await repo.customer(customer_id)
             return await repo.entries(customer_id, str(wanted))
+
+    async def entry(self, entry_id: str, customer_id: str | None = None) -> SupportEntry:
+        """One entry; with ``customer_id``, only if it is that customer's (UnknownEntry
+        alike for an unknown entry and another customer's, so a page reveals nothing)."""
+        async with self.ctx.sessions() as session:
+            entry = await LedgerRepository(session).entry(entry_id)
+        if customer_id is not None and entry.customer_id != customer_id:
+            raise UnknownEntry(entry_id)
+        return entry
+
+    async def awaiting_approval(self, customer_id: str) -> list[SupportEntry]:
+        """The customer's entries over their monthly cap, waiting for approve or reject."""
+        async with self.ctx.sessions() as session:
+            return await LedgerRepository(session).awaiting_approval(customer_id)
 
     # -- internals -------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Billing's tables: customers, subscriptions, support entries, the Stripe outbox, webhook events.
+"""Billing's tables: customers, subscriptions, support entries, the Stripe outbox, webhook
+events and the invoices Stripe sent.
 
 Money is integer minor units with an ISO currency; time is timezone-aware UTC from the
 injected clock; support time is whole minutes.
@@ -12,7 +13,7 @@ from typing import Any
 
 from advanced_alchemy.base import convention
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 metadata = MetaData(naming_convention=convention)
@@ -146,3 +147,42 @@ class WebhookEvent(Base):
     received_at: Mapped[datetime] = mapped_column(DateTimeUTC())
     handled_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class InvoiceStatus(enum.StrEnum):
+    """Stripe's invoice statuses: draft → open → paid | void | uncollectible."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    PAID = "paid"
+    VOID = "void"
+    UNCOLLECTIBLE = "uncollectible"
+
+
+class Invoice(Base):
+    """An invoice as Stripe last described it (Stripe owns it; we mirror it)."""
+
+    __tablename__ = "invoices"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # Stripe's in_...
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    subscription_id: Mapped[str | None] = mapped_column(
+        ForeignKey("subscriptions.id"), default=None
+    )
+    number: Mapped[str | None] = mapped_column(String(64), default=None)  # set on finalizing
+    status: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))  # ISO, upper-case
+    # Minor units. 64-bit: in a currency such as IDR, 2**31 minor units is about 1,300 EUR.
+    total: Mapped[int] = mapped_column(BigInteger)
+    amount_due: Mapped[int] = mapped_column(BigInteger)
+    amount_paid: Mapped[int] = mapped_column(BigInteger)
+    amount_remaining: Mapped[int] = mapped_column(BigInteger)
+    hosted_invoice_url: Mapped[str | None] = mapped_column(Text, default=None)
+    invoice_pdf: Mapped[str | None] = mapped_column(Text, default=None)
+    # Stripe's invoice period: for a subscription invoice, the period before the one it
+    # bills ahead (see billing.invoices); each line item has its own service period.
+    period_start: Mapped[datetime] = mapped_column(DateTimeUTC())
+    period_end: Mapped[datetime] = mapped_column(DateTimeUTC())
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC())  # Stripe's "created"
+    due_date: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
+    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC())  # our clock, last recorded

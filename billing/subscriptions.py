@@ -64,6 +64,48 @@ def new_subscription_id() -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class CancellationTerms:
+    """What cancelling a subscription at a moment means, before anyone confirms it."""
+
+    ends_at: datetime  # when the service stops (cancelled by the customer, not immediately)
+    policy: EarlyCancellation | None  # None: no commitment runs, nothing early about it
+    charge_minor: int  # invoiced at once for leaving a commitment early; 0: nothing
+    currency: str
+    charge_description: str
+
+
+def cancellation_terms(subscription: Subscription, plan: Plan, now: datetime) -> CancellationTerms:
+    """The rules of :meth:`Subscriptions.cancel` as a preview: one place decides both.
+
+    Outside a commitment it ends at the period end. During one, the plan's
+    early_cancellation decides: end_of_term → at the commitment's end, nothing charged;
+    pay_remaining → at the period end, the remaining months' fees charged; fee → at the
+    period end, the early-cancellation fee charged.
+    """
+    commitment = plan.pricing.commitment
+    committed_until = subscription.commitment_ends_at
+    period_end = current_period_end(subscription, now)
+    currency = plan.pricing.currency
+    if committed_until is None or now >= committed_until:
+        return CancellationTerms(period_end, None, 0, currency, "")
+    policy = commitment.early_cancellation if commitment else EarlyCancellation.END_OF_TERM
+    if policy is EarlyCancellation.END_OF_TERM:
+        return CancellationTerms(committed_until, policy, 0, currency, "")
+    if policy is EarlyCancellation.PAY_REMAINING:
+        # The current period is invoiced already; the rest of the term is owed.
+        amount = fees_between(plan, period_end, committed_until)
+        description = (
+            f"{plan.name}: remaining commitment {period_end:%Y-%m-%d} to {committed_until:%Y-%m-%d}"
+        )
+    elif commitment is not None and commitment.early_cancellation_fee is not None:
+        amount = commitment.early_cancellation_fee.minor
+        description = f"{plan.name}: early cancellation fee"
+    else:
+        amount, description = 0, ""
+    return CancellationTerms(period_end, policy, max(amount, 0), currency, description)
+
+
+@dataclass(frozen=True, slots=True)
 class RollChange:
     """One thing roll_periods did, for the caller's log."""
 
@@ -257,12 +299,9 @@ class Subscriptions:
             if subscription.cancel_at is not None and not immediately:
                 return subscription
             plan = self.ctx.catalog().get(subscription.plan_id, subscription.plan_version)
-            commitment = plan.pricing.commitment
-            committed_until = subscription.commitment_ends_at
-            in_commitment = committed_until is not None and now < committed_until
-            policy = commitment.early_cancellation if commitment else EarlyCancellation.END_OF_TERM
-            if in_commitment and committed_until is not None:
-                await self._charge_early_cancellation(session, subscription, plan, policy, now)
+            terms = cancellation_terms(subscription, plan, now)
+            if terms.charge_minor > 0:
+                await self._charge_early_cancellation(session, subscription, terms, now)
             if immediately:
                 end_subscription(subscription, now)
                 await enqueue(
@@ -273,14 +312,7 @@ class Subscriptions:
                     now=now,
                 )
                 return subscription
-            if (
-                in_commitment
-                and committed_until is not None
-                and policy is EarlyCancellation.END_OF_TERM
-            ):
-                subscription.cancel_at = committed_until
-            else:
-                subscription.cancel_at = current_period_end(subscription, now)
+            subscription.cancel_at = terms.ends_at
             subscription.next_plan_id = None
             subscription.next_plan_version = None
             await self._enqueue_update(session, subscription, proration="none", now=now)
@@ -290,29 +322,9 @@ class Subscriptions:
         self,
         session: AsyncSession,
         subscription: Subscription,
-        plan: Plan,
-        policy: EarlyCancellation,
+        terms: CancellationTerms,
         now: datetime,
     ) -> None:
-        commitment = plan.pricing.commitment
-        committed_until = subscription.commitment_ends_at
-        if commitment is None or committed_until is None:
-            return
-        if policy is EarlyCancellation.PAY_REMAINING:
-            # The current period is invoiced already; the rest of the term is owed.
-            paid_until = current_period_end(subscription, now)
-            amount = fees_between(plan, paid_until, committed_until)
-            description = (
-                f"{plan.name}: remaining commitment {paid_until:%Y-%m-%d} "
-                f"to {committed_until:%Y-%m-%d}"
-            )
-        elif policy is EarlyCancellation.FEE and commitment.early_cancellation_fee is not None:
-            amount = commitment.early_cancellation_fee.minor
-            description = f"{plan.name}: early cancellation fee"
-        else:
-            return
-        if amount <= 0:
-            return
         entry_id = f"cancel-{subscription.id}"
         await enqueue(
             session,
@@ -321,9 +333,9 @@ class Subscriptions:
             payload={
                 "customer_id": subscription.customer_id,
                 "entry_id": entry_id,
-                "amount_minor": amount,
-                "currency": plan.pricing.currency,
-                "description": description,
+                "amount_minor": terms.charge_minor,
+                "currency": terms.currency,
+                "description": terms.charge_description,
                 "period": f"{now:%Y-%m}",
             },
             now=now,

@@ -4,6 +4,7 @@
 stores the event once (a redelivery is "already seen"). ``handle_pending`` runs in the
 worker: events arrive at least once and in any order, so each handler refetches the object
 from Stripe and mirrors what Stripe says now, never the payload's possibly stale copy.
+Every ``invoice.*`` event handled here also records the invoice (billing.invoices).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing import subscription_events as events
 from billing.context import BillingContext
 from billing.errors import BillingError
+from billing.invoices import Invoices, stripe_subscription_id
 from billing.repository.webhooks import WebhookRepository
 
 log = logging.getLogger(__name__)
@@ -158,17 +160,27 @@ def _id(value: object) -> str | None:
     return object_id if isinstance(object_id, str) else None
 
 
-def _subscription_of(invoice: stripe.Invoice) -> str | None:
-    parent = invoice.parent
-    details = parent.subscription_details if parent is not None else None
-    return _id(details.subscription) if details is not None else None
+async def _recorded_invoice(
+    ctx: BillingContext, session: AsyncSession, client: stripe.StripeClient, object_id: str
+) -> stripe.Invoice:
+    """Refetch an invoice and record our copy. The customer comes expanded: its metadata
+    names our customer when the Stripe link is not stored yet."""
+    invoice = await client.v1.invoices.retrieve_async(object_id, params={"expand": ["customer"]})
+    await Invoices(ctx).record(session, invoice)
+    return invoice
+
+
+async def _invoice_changed(
+    ctx: BillingContext, session: AsyncSession, client: stripe.StripeClient, object_id: str
+) -> None:
+    await _recorded_invoice(ctx, session, client, object_id)
 
 
 async def _invoice_paid(
     ctx: BillingContext, session: AsyncSession, client: stripe.StripeClient, object_id: str
 ) -> None:
-    invoice = await client.v1.invoices.retrieve_async(object_id)
-    subscription_id = _subscription_of(invoice)
+    invoice = await _recorded_invoice(ctx, session, client, object_id)
+    subscription_id = stripe_subscription_id(invoice)
     if subscription_id and invoice.status == "paid":
         await events.mark_invoice_paid(ctx, session, subscription_id, ctx.clock())
 
@@ -176,8 +188,8 @@ async def _invoice_paid(
 async def _invoice_failed(
     ctx: BillingContext, session: AsyncSession, client: stripe.StripeClient, object_id: str
 ) -> None:
-    invoice = await client.v1.invoices.retrieve_async(object_id)
-    subscription_id = _subscription_of(invoice)
+    invoice = await _recorded_invoice(ctx, session, client, object_id)
+    subscription_id = stripe_subscription_id(invoice)
     # Refetched: if the invoice has been paid since, the failure no longer matters.
     if subscription_id and invoice.status == "open":
         await events.mark_invoice_failed(ctx, session, subscription_id, ctx.clock())
@@ -207,8 +219,12 @@ async def _subscription_changed(
 
 HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": _checkout_completed,
-    "invoice.paid": _invoice_paid,
-    "invoice.payment_failed": _invoice_failed,
+    "invoice.finalized": _invoice_changed,
+    "invoice.updated": _invoice_changed,
+    "invoice.voided": _invoice_changed,
+    "invoice.marked_uncollectible": _invoice_changed,
+    "invoice.paid": _invoice_paid,  # recorded, and ends dunning
+    "invoice.payment_failed": _invoice_failed,  # recorded, and starts dunning
     "customer.subscription.updated": _subscription_changed,
     "customer.subscription.deleted": _subscription_changed,
 }

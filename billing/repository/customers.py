@@ -26,6 +26,9 @@ class CustomerRepository:
         """The customer with this (already normalised) email, if any."""
         return await self.session.scalar(select(Customer).where(Customer.email == email))
 
+    async def count(self) -> int:
+        return await self.session.scalar(select(func.count()).select_from(Customer)) or 0
+
     async def search(self, search: str | None = None) -> list[Customer]:
         """All customers, oldest first; with ``search``, those whose email, name or company
         contains it (case-insensitive)."""

@@ -80,6 +80,18 @@ class LedgerRepository:
         )
         return list(await self.session.scalars(query))
 
+    async def awaiting_approval(self, customer_id: str) -> list[SupportEntry]:
+        """A customer's entries over their cap that wait for a decision, of any period."""
+        query = (
+            select(SupportEntry)
+            .where(
+                SupportEntry.customer_id == customer_id,
+                SupportEntry.state == EntryState.PENDING_APPROVAL.value,
+            )
+            .order_by(SupportEntry.worked_at, SupportEntry.recorded_at, SupportEntry.id)
+        )
+        return list(await self.session.scalars(query))
+
     async def period_billed(self, period: str) -> bool:
         """Whether the invoices of ``period`` went out: some entry was billed on them."""
         query = (

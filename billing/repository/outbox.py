@@ -169,9 +169,19 @@ class OutboxRepository:
             .execution_options(synchronize_session=False)
         )
 
+    async def oldest_due(self, now: datetime) -> datetime | None:
+        """When the oldest message that waits to be sent now (pending or retrying, its next
+        attempt not in the future) was written; None when none waits. A row sitting out a
+        retry backoff is not due: it counts again once its next attempt comes."""
+        return await self.session.scalar(
+            select(func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.state.in_(_DUE_STATES), OutboxMessage.next_attempt_at <= now
+            )
+        )
+
     async def states(self) -> Sequence[tuple[str, int]]:
         """How many rows are in each state, for ``outbox list``'s summary."""
         rows = await self.session.execute(
             select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
         )
-        return [(state, count) for state, count in rows.tuples()]
+        return [(state, count) for state, count in rows]

@@ -43,6 +43,13 @@ class SubscriptionRepository:
             query = query.where(Subscription.customer_id == customer_id)
         return list(await self.session.scalars(query))
 
+    async def count_by_state(self) -> dict[str, int]:
+        """How many subscriptions are in each state (states with none are absent)."""
+        rows = await self.session.execute(
+            select(Subscription.state, func.count()).group_by(Subscription.state)
+        )
+        return {state: count for state, count in rows}
+
     async def due_for_roll(self, now: datetime) -> list[Subscription]:
         """Live subscriptions with something due by ``now``: a period end, a trial end or
         a cancellation date."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.models import WebhookEvent
@@ -47,6 +47,17 @@ class WebhookRepository:
             .values(error=error)
             .execution_options(synchronize_session=False)
         )
+
+    async def backlog(self) -> tuple[int, int]:
+        """Events not handled yet, and how many of those failed their last attempt."""
+        row = (
+            await self.session.execute(
+                select(func.count(), func.count(WebhookEvent.error)).where(
+                    WebhookEvent.handled_at.is_(None)
+                )
+            )
+        ).one()
+        return int(row[0]), int(row[1])
 
     async def problems(self, limit: int = 100) -> list[WebhookEvent]:
         """Events with an error or a note for operators (meter error reports)."""

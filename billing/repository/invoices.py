@@ -1,0 +1,50 @@
+"""Every query about invoices, and the customer and subscription lookups that file one."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing.models import Customer, Invoice, Subscription
+
+
+class InvoiceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, invoice: Invoice) -> None:
+        self.session.add(invoice)
+
+    async def get(self, invoice_id: str) -> Invoice | None:
+        return await self.session.get(Invoice, invoice_id)
+
+    async def for_customer(self, customer_id: str) -> list[Invoice]:
+        """A customer's invoices, newest (by Stripe's ``created``) first."""
+        query = (
+            select(Invoice)
+            .where(Invoice.customer_id == customer_id)
+            .order_by(Invoice.created_at.desc(), Invoice.id.desc())
+        )
+        return list(await self.session.scalars(query))
+
+    async def customer(self, customer_id: str) -> Customer | None:
+        return await self.session.get(Customer, customer_id)
+
+    async def customers_by_stripe_id(self, stripe_customer_id: str) -> list[Customer]:
+        """The customers linked to a Stripe ``cus_...`` (one, unless the data is wrong)."""
+        query = (
+            select(Customer)
+            .where(Customer.stripe_customer_id == stripe_customer_id)
+            .order_by(Customer.id)
+            .limit(2)
+        )
+        return list(await self.session.scalars(query))
+
+    async def subscription_by_stripe_id(self, stripe_subscription_id: str) -> Subscription | None:
+        query = (
+            select(Subscription)
+            .where(Subscription.stripe_subscription_id == stripe_subscription_id)
+            .order_by(Subscription.id)
+            .limit(1)
+        )
+        return await self.session.scalar(query)
