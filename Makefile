@@ -9,13 +9,15 @@ SETUP := infra/setup
 TEST_DATABASE_URL ?= postgresql+asyncpg://dockyard:dockyard@127.0.0.1:5432/dockyard_test
 # Tests fail, rather than skip, when PostgreSQL or the Docker engine is missing.
 TEST_ENV := DOCKYARD_TEST_DATABASE_URL='$(TEST_DATABASE_URL)' DOCKYARD_REQUIRE_ENGINE=1
+# Where make run serves the portal (on 127.0.0.1), e.g. make run PORT=8080
+PORT ?= 8000
 # Extra pytest arguments, e.g. make test PYTEST_ARGS='tests/portal -x'
 PYTEST_ARGS ?=
 
 .PHONY: help venv services images lint test bench run clean
 
 help:
-	@echo "make run       install into .venv, then run Dockyard (for now: list the catalog's plans)"
+	@echo "make run       install, start Docker, then run the portal at http://127.0.0.1:$(PORT) (Ctrl-C stops)"
 	@echo "make test      install, start Docker/PostgreSQL/Chromium, lint, run the tests"
 	@echo "make lint      ruff, ruff format --check, mypy --strict, import contracts"
 	@echo "make bench     the timing runs in tests/benchmarks"
@@ -46,9 +48,13 @@ test: venv services lint
 bench: venv services
 	$(TEST_ENV) $(BIN)/pytest -m benchmark -p no:randomly -s tests/benchmarks
 
+# The portal and its worker in one process, on SQLite in var/ and the local engine, with a
+# demo operator (infra/setup/demo.sh prints how to sign in). Needs root on a fresh machine.
+run: export DOCKYARD_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: venv
-	@mkdir -p var
-	$(BIN)/dockyard plans list
+	@$(SETUP)/engine.sh
+	@PORT=$(PORT) $(SETUP)/demo.sh
+	@exec $(BIN)/dockyard serve --with-worker --port $(PORT)
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache build *.egg-info

@@ -23,12 +23,15 @@ from portal.accounts.service import Accounts
 from portal.mail import make_mailer
 from portal.runtime import Runtime
 from portal.web.api import api_router
+from portal.web.api_auth import declare_bearer_scheme
 from portal.web.errors import exception_handlers
 from portal.web.health import health_router
+from portal.web.metrics import MetricsPlugin
 from portal.web.pages.account import account_router
 from portal.web.pages.customer import customer_router
 from portal.web.pages.operator import operator_router
 from portal.web.pages.public import public_router
+from portal.web.rollout_state import keep_rollouts
 from portal.web.security import csrf_config, security_headers, session_auth, sign_in_rate_limit
 from portal.web.services import Services
 from portal.web.templating import template_config
@@ -80,7 +83,8 @@ def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litest
     return Litestar(
         route_handlers=handlers,
         lifespan=[services],
-        on_app_init=[auth.on_app_init],
+        on_app_init=[auth.on_app_init, declare_bearer_scheme, keep_rollouts],
+        plugins=[MetricsPlugin()],
         csrf_config=csrf_config(settings.web),
         middleware=[sign_in_rate_limit(settings.web).middleware],
         template_config=template_config(),

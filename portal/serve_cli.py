@@ -12,23 +12,43 @@ from portal.app import create_app
 from portal.runtime import Runtime
 from portal.worker import Worker
 
+interval_option = click.option(
+    "--interval",
+    type=click.FloatRange(min=0, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Seconds between worker ticks.",
+)
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
+@click.option(
+    "--with-worker",
+    is_flag=True,
+    help="Run the background worker in this process too (one machine; what make run does).",
+)
+@interval_option
 @click.pass_obj
-def serve(runtime: Runtime, host: str, port: int) -> None:
-    """The web application (webhooks, health checks)."""
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+def serve(runtime: Runtime, host: str, port: int, with_worker: bool, interval: float) -> None:
+    """The web portal: pages, /api/v1, the Stripe webhook, /healthz, /readyz, /metrics."""
+    _log_to_stderr()
+    app = create_app(runtime, worker_interval=interval if with_worker else None)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @click.command()
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between ticks.")
+@interval_option
 @click.option("--once", is_flag=True, help="One tick, then exit (non-zero if a step failed).")
 @click.pass_obj
 def worker(runtime: Runtime, interval: float, once: bool) -> None:
     """Webhooks, billing time, dunning, instances, the Stripe outbox, the reconciler."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    _log_to_stderr()
     runner = Worker(runtime)
     if once:
         report = asyncio.run(runner.tick())

@@ -44,6 +44,8 @@ class WebSettings:
     base_url: str = "http://127.0.0.1:8000"  # for links in mail and Stripe's return pages
     signin_attempts_per_minute: int = 10
     secret_file: Path = DEFAULT_VAR_DIR / "secret.key"
+    # /readyz fails when Stripe is configured and a due outbox message is older than this.
+    max_outbox_lag_seconds: int = 900
 
     @property
     def development(self) -> bool:
@@ -59,16 +61,14 @@ class WebSettings:
             raise ValueError(
                 "DOCKYARD_SECRET_KEY must be set to at least 32 random characters in production"
             )
-        attempts = environ.get("DOCKYARD_SIGNIN_ATTEMPTS_PER_MINUTE", "10")
-        if not attempts.isdigit() or int(attempts) < 1:
-            raise ValueError(
-                f"DOCKYARD_SIGNIN_ATTEMPTS_PER_MINUTE={attempts!r}: expected a whole number >= 1"
-            )
         return cls(
             environment=environment,
             secret_key=secret,
             base_url=environ.get("DOCKYARD_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
-            signin_attempts_per_minute=int(attempts),
+            signin_attempts_per_minute=_positive_whole(
+                environ, "DOCKYARD_SIGNIN_ATTEMPTS_PER_MINUTE", 10
+            ),
+            max_outbox_lag_seconds=_positive_whole(environ, "DOCKYARD_MAX_OUTBOX_LAG_SECONDS", 900),
         )
 
 
@@ -125,6 +125,13 @@ class Settings:
             web=WebSettings.from_env(environ),
             mail=MailSettings.from_env(environ),
         )
+
+
+def _positive_whole(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, str(default))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name}={raw!r}: expected a whole number >= 1")
+    return int(raw)
 
 
 def _flag(value: str | None) -> bool:

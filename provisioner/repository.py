@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from provisioner.errors import UnknownInstance
@@ -44,6 +44,13 @@ class InstanceRepository:
         if states is not None:
             query = query.where(Instance.state.in_([state.value for state in states]))
         return list(await self.session.scalars(query))
+
+    async def count_by_state(self) -> dict[str, int]:
+        """How many instances are in each state (states with none are absent)."""
+        rows = await self.session.execute(
+            select(Instance.state, func.count()).group_by(Instance.state)
+        )
+        return dict(rows.all())
 
     async def live_ids(self) -> list[str]:
         """Instances the reconciler looks after: everything not purged."""

@@ -48,7 +48,7 @@ class SubscriptionRepository:
         rows = await self.session.execute(
             select(Subscription.state, func.count()).group_by(Subscription.state)
         )
-        return {state: count for state, count in rows}
+        return dict(rows.all())
 
     async def due_for_roll(self, now: datetime) -> list[Subscription]:
         """Live subscriptions with something due by ``now``: a period end, a trial end or

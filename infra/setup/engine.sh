@@ -27,7 +27,8 @@ start_engine() {
                 "(as root on Debian this script installs docker.io)"
             apt_install docker.io
         fi
-        is_root || die "no Docker engine answers and starting dockerd needs root"
+        is_root || die "no Docker engine answers and starting dockerd needs root:" \
+            "run make as root (CI does), or start Docker and let this user reach it"
         mkdir -p "$(dirname "$LOG")"
         say "starting dockerd (log: ${LOG#"$ROOT"/})"
         # setsid + nohup detach it from make's session and terminal, the redirections keep

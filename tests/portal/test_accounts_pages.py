@@ -152,7 +152,9 @@ def test_production_cookies_are_secure(portal: Portal) -> None:
             ),
         }
     )
-    with TestClient(create_app(Runtime(production, clock=portal.clock))) as client:
+    app = create_app(Runtime(production, clock=portal.clock))
+    # Secure cookies only travel over HTTPS, so this browser speaks it.
+    with TestClient(app, base_url="https://testserver.local") as client:
         client.get("/signin")
         csrf = client.cookies["dockyard_csrf"]
         answer = client.post(
