@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,22 @@ from tests.fixtures.databases import (
 )
 from tests.fixtures.services import unavailable
 
-pytest_plugins = ["tests.fixtures.provisioning", "tests.fixtures.portal"]
+pytest_plugins = [
+    "tests.fixtures.provisioning",
+    "tests.fixtures.portal",
+    "tests.fixtures.live_portal",
+    "tests.fixtures.browser",
+]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the test item: fixtures read it to screenshot a failure."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
