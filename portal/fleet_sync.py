@@ -13,14 +13,22 @@ from datetime import timedelta
 
 from billing.context import BillingContext
 from billing.subscriptions import Subscriptions
-from plans import ApplicationHostingPlan, CatalogError, ServerHostingPlan
+from plans import ApplicationHostingPlan, CatalogError, Plan, ServerHostingPlan
 from portal.policy import desired_instance_state
 from provisioner.errors import ProvisioningError
-from provisioner.models import DesiredState, SuspensionReason
+from provisioner.models import DesiredState, Instance, SuspensionReason, UpdateStatus
 from provisioner.service import Provisioner
 
 log = logging.getLogger(__name__)
 DEFAULT_GRACE = timedelta(days=7)
+
+
+class PlanChangeHeld(ProvisioningError):
+    def __init__(self, instance_id: str, plan_id: str, version: int, why: str | None) -> None:
+        super().__init__(
+            f"instance {instance_id} should move to {plan_id} v{version}, but its last update "
+            f"failed ({why or 'no detail'}): retry it by hand once the cause is fixed"
+        )
 
 
 @dataclass
@@ -29,7 +37,24 @@ class SyncReport:
     suspended: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
     terminated: list[str] = field(default_factory=list)
+    replanned: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+
+async def _follow_plan(provisioner: Provisioner, instance: Instance, plan: Plan) -> bool:
+    """Move the instance onto the plan version its subscription holds (a plan change, or
+    existing customers moved to a newer version); True if a change was started.
+
+    A plan change whose replacement failed health checks is not retried every tick: the
+    instance keeps serving on its old plan and the failure stays visible to operators
+    (``update_status`` failed) until they roll it again by hand.
+    """
+    if (instance.plan_id, instance.plan_version) == plan.key:
+        return False
+    if instance.update_status == UpdateStatus.FAILED.value:
+        raise PlanChangeHeld(instance.id, plan.id, plan.version, instance.update_detail)
+    await provisioner.change_plan(instance.id, plan.id, plan.version, actor="subscription")
+    return True
 
 
 async def sync_instances(
@@ -63,6 +88,10 @@ async def sync_instances(
             elif desired is DesiredState.ABSENT and instance.desired_state != "absent":
                 await provisioner.terminate(instance.id, actor="billing")
                 report.terminated.append(instance.id)
+            alive = DesiredState.ABSENT not in (desired, instance.desired_state)
+            held = catalog.version_for_holder(plan.id, plan.version, now.date())
+            if alive and await _follow_plan(provisioner, instance, held):
+                report.replanned.append(instance.id)
         except (ProvisioningError, CatalogError) as error:
             # One instance's trouble must not stop the others; the next tick retries.
             log.warning("subscription %s: %s", subscription.id, error)

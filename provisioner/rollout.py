@@ -33,6 +33,9 @@ class UpdateOutcome:
 
 @dataclass
 class FleetReport:
+    # The instances to roll, known before the first starts: with updated and failed it
+    # tells a watcher what remains.
+    due: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     failed: list[UpdateOutcome] = field(default_factory=list)
     outside_window: list[str] = field(default_factory=list)
@@ -148,13 +151,17 @@ class Rollout:
         max_parallel: int = 1,
         respect_window: bool = True,
         actor: str = "system",
+        report: FleetReport | None = None,
     ) -> FleetReport:
-        """Roll every running instance of a plan to a version, N at a time, in its window."""
+        """Roll every running instance of a plan to a version, N at a time, in its window.
+
+        Pass ``report`` to watch progress: it is filled in as each instance finishes.
+        """
         ctx = self.ctx
         catalog = ctx.catalog()
         newest = hosting_plan(catalog.get(plan_id))
         target = image_version or image_of(newest)[1]
-        report = FleetReport()
+        report = report if report is not None else FleetReport()
         async with ctx.sessions() as session:
             instances = await InstanceRepository(session).find(
                 plan_id=plan_id, states=[InstanceState.RUNNING]
@@ -173,6 +180,7 @@ class Rollout:
                 report.outside_window.append(instance.id)
             else:
                 due.append(instance)
+        report.due.extend(instance.id for instance in due)
         limit = asyncio.Semaphore(max(1, max_parallel))
 
         async def one(instance: Instance) -> None:

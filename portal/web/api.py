@@ -1,7 +1,62 @@
-"""Placeholder: filled in by the API work."""
+"""The operator JSON API under ``/api/v1``, for scripts and other tools.
+
+Bearer tokens from ``dockyard operators token`` (see api_auth: operators read and write,
+finance tokens read). The actions are the operator pages' own (portal.operator_actions),
+so the two never disagree. The OpenAPI schema is at ``/api/v1/schema/openapi.json``.
+"""
 
 from __future__ import annotations
 
 from litestar import Router
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware.base import DefineMiddleware
 
-api_router = Router(path="/api/v1", route_handlers=[])
+from portal.web.api_auth import API_SECURITY, BearerTokenMiddleware, api_readers, unauthorized
+from portal.web.api_customers import (
+    get_customer,
+    get_subscription,
+    list_customers,
+    log_support_api,
+    resume_subscription_api,
+    suspend_subscription_api,
+)
+from portal.web.api_operations import (
+    get_catalog,
+    get_rollout,
+    list_outbox,
+    list_rollouts,
+    reload_catalog_api,
+    retry_outbox,
+    start_rollout_api,
+)
+from portal.web.rollout_state import provide_rollouts
+from portal.web.services import provide_services
+
+api_router = Router(
+    path="/api/v1",
+    route_handlers=[
+        list_customers,
+        get_customer,
+        get_subscription,
+        suspend_subscription_api,
+        resume_subscription_api,
+        log_support_api,
+        list_outbox,
+        retry_outbox,
+        start_rollout_api,
+        list_rollouts,
+        get_rollout,
+        get_catalog,
+        reload_catalog_api,
+    ],
+    dependencies={
+        "services": Provide(provide_services),
+        "rollouts": Provide(provide_rollouts),
+    },
+    middleware=[DefineMiddleware(BearerTokenMiddleware)],
+    exception_handlers={NotAuthorizedException: unauthorized},
+    guards=[api_readers],
+    security=API_SECURITY,
+    tags=["operators"],
+)

@@ -1,7 +1,38 @@
-"""Placeholder: filled in by the public pages work."""
+"""The public catalog: what is on sale today, for anyone, signed in or not."""
 
 from __future__ import annotations
 
-from litestar import Router
+from typing import Any
 
-public_router = Router(path="/", route_handlers=[], include_in_schema=False)
+from litestar import Request, Router, get
+from litestar.di import Provide
+from litestar.params import FromPath
+from litestar.response import Template
+
+from portal.customer_views.catalog import catalog_groups, offered_plan, plan_card
+from portal.web.rendering import page
+from portal.web.services import ServicesDep, provide_services
+
+
+@get("/")
+async def catalog_page(request: Request[Any, Any, Any], services: ServicesDep) -> Template:
+    today = services.billing.clock().date()
+    groups = catalog_groups(services.catalogs.current(), today)
+    return page(request, "public/catalog.html", groups=groups)
+
+
+@get("/plans/{plan_id:str}")
+async def plan_page(
+    request: Request[Any, Any, Any], services: ServicesDep, plan_id: FromPath[str]
+) -> Template:
+    today = services.billing.clock().date()
+    plan = offered_plan(services.catalogs.current(), plan_id, today)
+    return page(request, "public/plan.html", card=plan_card(plan))
+
+
+public_router = Router(
+    path="/",
+    route_handlers=[catalog_page, plan_page],
+    dependencies={"services": Provide(provide_services)},
+    include_in_schema=False,
+)

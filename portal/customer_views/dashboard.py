@@ -1,0 +1,206 @@
+"""A customer's dashboard: instances, subscriptions, support hours and invoices, from
+billing and the provisioner together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from billing.context import BillingContext
+from billing.customers import Customers
+from billing.invoices import Invoices
+from billing.ledger import Ledger, NoSupportSubscription
+from billing.models import (
+    Customer,
+    EntryCategory,
+    Invoice,
+    Subscription,
+    SubscriptionState,
+    SupportEntry,
+)
+from billing.subscriptions import Subscriptions
+from plans import Catalog, CatalogError, Plan
+from plans.model import (
+    ApplicationHostingPlan,
+    PerHour,
+    ServerHostingPlan,
+    ServicePlan,
+    SupportPlan,
+)
+from portal.customer_views.hours import Chart, HoursFigures, chart, figures
+from provisioner.errors import EngineUnavailable
+from provisioner.models import InstanceEvent, InstanceState
+from provisioner.service import InstanceView, Provisioner
+
+RECENT_EVENTS = 5
+_ENDED = (SubscriptionState.PENDING.value, SubscriptionState.CANCELLED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceCard:
+    view: InstanceView
+    plan_name: str
+
+    @property
+    def recent(self) -> list[InstanceEvent]:
+        return list(reversed(self.view.events[-RECENT_EVENTS:]))
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRow:
+    subscription: Subscription
+    plan: Plan | None  # None: the version left the catalog (the row still shows)
+    next_plan: Plan | None  # a downgrade waiting for the period end
+
+    @property
+    def plan_name(self) -> str:
+        return self.plan.name if self.plan else self.subscription.plan_id
+
+    @property
+    def is_hosting(self) -> bool:
+        return isinstance(self.plan, ApplicationHostingPlan | ServerHostingPlan)
+
+    @property
+    def live(self) -> bool:
+        return self.subscription.state not in _ENDED
+
+    @property
+    def being_set_up(self) -> bool:
+        return self.is_hosting and self.live and self.subscription.instance_ref is None
+
+    @property
+    def awaiting_payment(self) -> bool:
+        return self.subscription.state == SubscriptionState.PENDING.value
+
+    @property
+    def can_change_plan(self) -> bool:
+        billed_by_period = self.plan is not None and self.plan.pricing.interval.months > 0
+        return self.live and self.subscription.cancel_at is None and billed_by_period
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.subscription.state != SubscriptionState.CANCELLED.value and (
+            self.subscription.cancel_at is None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SupportHours:
+    """One kind of time (support, developer service...) in the current period."""
+
+    row: SubscriptionRow
+    figures: HoursFigures
+    chart: Chart
+    entries: list[SupportEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    customer: Customer
+    subscriptions: list[SubscriptionRow]
+    instances: list[InstanceCard]
+    hours: list[SupportHours]
+    awaiting_approval: list[SupportEntry]
+    invoices: list[Invoice]
+    engine_problem: str | None = None  # instances could not be read right now
+
+
+def plan_of(catalog: Catalog, plan_id: str | None, version: int | None) -> Plan | None:
+    if plan_id is None or version is None:
+        return None
+    try:
+        return catalog.get(plan_id, version)
+    except CatalogError:
+        return None
+
+
+def subscription_row(catalog: Catalog, subscription: Subscription) -> SubscriptionRow:
+    return SubscriptionRow(
+        subscription,
+        plan_of(catalog, subscription.plan_id, subscription.plan_version),
+        plan_of(catalog, subscription.next_plan_id, subscription.next_plan_version),
+    )
+
+
+async def subscription_rows(billing: BillingContext, customer_id: str) -> list[SubscriptionRow]:
+    catalog = billing.catalog()
+    found = await Subscriptions(billing).for_customer(customer_id)
+    return [subscription_row(catalog, s) for s in found]
+
+
+async def dashboard(
+    billing: BillingContext, provisioner: Provisioner | None, customer_id: str
+) -> Dashboard:
+    """Everything the dashboard shows; ``provisioner`` None: the engine is unavailable."""
+    customer = await Customers(billing).get(customer_id)
+    rows = await subscription_rows(billing, customer_id)
+    ledger = Ledger(billing)
+    instances: list[InstanceCard] = []
+    problem = None
+    if provisioner is None:
+        problem = "The container engine is not reachable right now; instances show again soon."
+    else:
+        try:
+            instances = await instance_cards(billing.catalog(), provisioner, customer_id)
+        except EngineUnavailable as error:
+            problem = str(error)
+    return Dashboard(
+        customer=customer,
+        subscriptions=rows,
+        instances=instances,
+        hours=await support_hours(ledger, customer_id, rows),
+        awaiting_approval=await ledger.awaiting_approval(customer_id),
+        invoices=await Invoices(billing).for_customer(customer_id),
+        engine_problem=problem,
+    )
+
+
+async def instance_cards(
+    catalog: Catalog, provisioner: Provisioner, customer_id: str
+) -> list[InstanceCard]:
+    cards = []
+    for instance in await provisioner.find(customer_ref=customer_id):
+        if instance.state == InstanceState.PURGED.value:
+            continue
+        view = await provisioner.view(instance.id, customer_ref=customer_id)
+        plan = plan_of(catalog, instance.plan_id, instance.plan_version)
+        cards.append(InstanceCard(view, plan.name if plan else instance.plan_id))
+    return cards
+
+
+def time_category(plan: Plan | None) -> EntryCategory | None:
+    """The kind of time a plan's subscription counts, if it sells time at all."""
+    if isinstance(plan, SupportPlan):
+        return EntryCategory.SUPPORT
+    if isinstance(plan, ServicePlan):
+        return EntryCategory(plan.terms.category.value)
+    return None
+
+
+async def support_hours(
+    ledger: Ledger, customer_id: str, rows: list[SubscriptionRow]
+) -> list[SupportHours]:
+    """This period's hours per kind of time, on the newest live subscription of each kind
+    (the one the ledger counts new time on)."""
+    entries = await ledger.entries(customer_id)
+    seen: set[EntryCategory] = set()
+    found = []
+    for row in reversed(rows):
+        plan, category = row.plan, time_category(row.plan)
+        if not isinstance(plan, SupportPlan | ServicePlan) or category is None:
+            continue
+        if category in seen or not row.live:
+            continue
+        seen.add(category)
+        try:
+            summary = await ledger.summary(customer_id, category=category)
+        except NoSupportSubscription:
+            continue
+        terms = plan.terms
+        cap = None
+        if isinstance(terms, PerHour):
+            cap = row.subscription.monthly_cap_minutes or terms.monthly_cap_minutes
+        hours_of = figures(summary, terms, cap)
+        mine = [entry for entry in entries if entry.category == category.value]
+        found.append(SupportHours(row, hours_of, chart(hours_of), mine))
+    found.reverse()
+    return found

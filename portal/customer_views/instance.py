@@ -1,0 +1,61 @@
+"""One instance as its owner sees it, and whether it has settled in the state it should be."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from plans import Catalog, Plan
+from portal.customer_views.dashboard import plan_of
+from provisioner.errors import ProvisioningError
+from provisioner.models import DesiredState, Instance, InstanceState
+from provisioner.service import InstanceView, Provisioner
+
+LOG_LINES = 40
+
+# (desired, actual) pairs where nothing more is going to happen by itself.
+_SETTLED = {
+    (DesiredState.RUNNING.value, InstanceState.RUNNING.value),
+    (DesiredState.STOPPED.value, InstanceState.STOPPED.value),
+    (DesiredState.ABSENT.value, InstanceState.TERMINATED.value),
+    (DesiredState.ABSENT.value, InstanceState.PURGED.value),
+}
+
+
+def settled(instance: Instance) -> bool:
+    """Whether the instance reached its desired state (so the page may stop refreshing)."""
+    return (instance.desired_state, instance.state) in _SETTLED
+
+
+@dataclass(frozen=True, slots=True)
+class InstancePage:
+    view: InstanceView
+    plan: Plan | None
+    logs: str | None  # the application's recent output; None: not running or unavailable
+
+    @property
+    def instance(self) -> Instance:
+        return self.view.instance
+
+    @property
+    def settled(self) -> bool:
+        return settled(self.view.instance)
+
+
+async def instance_page(
+    catalog: Catalog,
+    provisioner: Provisioner,
+    customer_id: str,
+    instance_id: str,
+    *,
+    with_logs: bool = True,
+) -> InstancePage:
+    """Raises UnknownInstance (404) for an unknown instance and for another customer's."""
+    view = await provisioner.view(instance_id, customer_ref=customer_id)
+    instance = view.instance
+    logs = None
+    if with_logs and instance.state == InstanceState.RUNNING.value:
+        try:
+            logs = await provisioner.logs(instance.id, LOG_LINES, customer_ref=customer_id)
+        except ProvisioningError:
+            logs = None  # the page is useful without them
+    return InstancePage(view, plan_of(catalog, instance.plan_id, instance.plan_version), logs)

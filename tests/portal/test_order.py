@@ -1,0 +1,224 @@
+"""Ordering from the portal: without Stripe the subscriptions start at once and the worker
+sets up the instance; with Stripe each subscription goes through its own Checkout."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy import update
+
+from billing.models import Customer as CustomerRow
+from portal.app import create_app
+from portal.runtime import Runtime
+from tests.fixtures.billing_stripe import mocked_stripe
+from tests.fixtures.clock import MovableClock
+from tests.fixtures.customer_portal import (
+    Customer,
+    new_customer,
+    subscriptions,
+    tick_until_running,
+)
+from tests.fixtures.portal import Portal, portal_settings
+from tests.fixtures.stripe import FakeStripe, price, stripe_settings
+
+# -- without Stripe -----------------------------------------------------------------------
+
+
+def test_the_order_page_says_billing_is_offline_and_offers_support(portal: Portal) -> None:
+    new_customer(portal, "ann@example.com")
+
+    page = portal.get("/order/app-starter")
+
+    assert page.status_code == 200
+    assert "Online billing is offline" in page.text
+    assert "starts at once" in page.text
+    assert '<option value="support-payg">' in page.text
+    assert '<option value="">No support plan</option>' in page.text
+    assert "Start my subscription" in page.text
+
+
+def test_ordering_without_stripe_starts_both_and_the_instance_follows(portal: Portal) -> None:
+    ann = new_customer(portal, "ann@example.com")
+
+    answer = portal.post("/order/app-starter", {"support": "support-payg"})
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/dashboard"
+    held = {s.plan_id: s for s in subscriptions(portal, ann.id)}
+    assert held["app-starter"].state == "trialing"  # the first month is free
+    assert held["support-payg"].state == "active"
+    before = portal.get("/dashboard").text
+    assert "Application Starter and Pay-as-you-go Support: your subscription has started" in before
+    assert "being set up" in before
+
+    instance = tick_until_running(portal, held["app-starter"].id)
+
+    assert instance.customer_ref == ann.id
+    assert instance.plan_id == "app-starter"
+    after = portal.get("/dashboard").text
+    assert f'href="/instances/{instance.id}"' in after
+    assert 'class="tag state-running"' in after
+    assert "being set up" not in after
+
+
+def test_support_and_service_plans_can_be_ordered_alone(portal: Portal) -> None:
+    ann = new_customer(portal, "ann@example.com")
+
+    page = portal.get("/order/support-20h")
+    assert page.status_code == 200
+    assert 'name="support"' not in page.text  # nothing to add to a support plan
+
+    assert portal.post("/order/support-20h").status_code == 303
+    assert portal.post("/order/training-onboarding").status_code == 303
+
+    states = {s.plan_id: s.state for s in subscriptions(portal, ann.id)}
+    assert states == {"support-20h": "trialing", "training-onboarding": "active"}
+
+
+def test_a_support_choice_that_is_not_offered_is_refused_with_a_message(portal: Portal) -> None:
+    ann = new_customer(portal, "ann@example.com")
+
+    answer = portal.post("/order/app-starter", {"support": "server-m"})
+
+    assert answer.status_code == 400
+    assert "choose one of the support plans listed, or none" in answer.text
+    assert 'aria-invalid="true"' in answer.text
+    assert subscriptions(portal, ann.id) == []
+
+
+def test_plans_not_on_sale_cannot_be_ordered(portal: Portal) -> None:
+    new_customer(portal, "ann@example.com")
+
+    assert portal.get("/order/no-such-plan").status_code == 404
+    assert portal.post("/order/no-such-plan").status_code == 404
+
+
+def test_a_plan_in_another_currency_is_refused_before_anything_starts(portal: Portal) -> None:
+    ann = new_customer(portal, "ann@example.com")
+    pays_in_usd(portal, ann)
+
+    page = portal.get("/order/app-starter")
+    assert "your account pays in USD" in page.text
+    answer = portal.post("/order/app-starter", {"support": "support-payg"})
+
+    assert answer.status_code == 400
+    assert "is priced in EUR but the customer pays in USD" in answer.text
+    assert subscriptions(portal, ann.id) == []
+
+
+def test_ordering_needs_a_customer_account(portal: Portal) -> None:
+    anonymous = portal.get("/order/app-starter")
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"] == "/signin?next=/order/app-starter"
+
+
+def pays_in_usd(portal: Portal, customer: Customer) -> None:
+    async def write() -> None:
+        async with portal.services.sessions() as session, session.begin():
+            await session.execute(
+                update(CustomerRow).where(CustomerRow.id == customer.id).values(currency="USD")
+            )
+
+    portal.run(write)
+
+
+# -- with Stripe ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeStripe]:
+    for stripe in mocked_stripe():  # one fake, live while the test runs
+        for plan in ("app-starter", "support-payg"):
+            monthly = {"interval": "month"}
+            stripe.add(price(f"price_{plan}", f"dockyard:{plan}:v1", 2900, recurring=monthly))
+        yield stripe
+
+
+@pytest.fixture
+def paying(tmp_path: Path, portal_namespace: str, fake: FakeStripe) -> Iterator[Portal]:
+    """The portal with Stripe configured (the fake behind respx)."""
+    clock = MovableClock()
+    settings = portal_settings(tmp_path, portal_namespace, stripe=stripe_settings())
+    with TestClient(create_app(Runtime(settings, clock=clock))) as client:
+        yield Portal(client, clock, settings)
+
+
+def test_the_order_page_says_payment_happens_on_stripe(paying: Portal) -> None:
+    new_customer(paying, "ann@example.com")
+
+    page = paying.get("/order/app-starter")
+
+    assert "Stripe's secure checkout page" in page.text
+    assert "Continue to payment" in page.text
+    assert "offline" not in page.text
+
+
+def test_ordering_with_stripe_sends_the_customer_to_checkout(
+    paying: Portal, fake: FakeStripe
+) -> None:
+    ann = new_customer(paying, "ann@example.com")
+
+    answer = paying.post("/order/app-starter", {"support": "support-payg"})
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "https://checkout.stripe.test/c/cs_0001"
+    held = {s.plan_id: s for s in subscriptions(paying, ann.id)}
+    assert {s.state for s in held.values()} == {"pending"}
+    [session] = fake.posts("/v1/checkout/sessions")
+    hosting = held["app-starter"].id
+    assert session.form["client_reference_id"] == hosting
+    base = paying.settings.web.base_url
+    assert session.form["success_url"] == f"{base}/order/done?subscription={hosting}"
+    assert session.form["cancel_url"] == f"{base}/order/app-starter"
+
+    done = paying.get(f"/order/done?subscription={hosting}")
+
+    assert done.status_code == 200
+    assert "Stripe is confirming your payment for <strong>Application Starter</strong>" in done.text
+    support = held["support-payg"].id
+    assert f'action="/subscriptions/{support}/checkout"' in done.text
+    assert "Pay for Pay-as-you-go Support" in done.text
+
+    next_checkout = paying.post(f"/subscriptions/{support}/checkout")
+
+    assert next_checkout.status_code == 303
+    assert next_checkout.headers["location"] == "https://checkout.stripe.test/c/cs_0002"
+    assert fake.posts("/v1/checkout/sessions")[-1].form["client_reference_id"] == support
+
+
+def test_stripe_down_shows_the_order_page_again_and_keeps_the_order(
+    paying: Portal, fake: FakeStripe
+) -> None:
+    ann = new_customer(paying, "ann@example.com")
+    fake.fail(1, 503, when=lambda call: call.path == "/v1/checkout/sessions")
+
+    answer = paying.post("/order/app-starter")
+
+    assert answer.status_code == 503
+    assert "We could not open Stripe&#39;s payment page" in answer.text
+    assert "Your order is kept" in answer.text
+    [waiting] = subscriptions(paying, ann.id)
+    assert waiting.state == "pending"
+
+    again = paying.post("/order/app-starter")
+
+    assert again.status_code == 303
+    assert again.headers["location"].startswith("https://checkout.stripe.test/")
+    assert [s.id for s in subscriptions(paying, ann.id)] == [waiting.id]  # reused, not doubled
+
+
+def test_the_done_page_is_only_for_the_subscriptions_owner(paying: Portal) -> None:
+    ann = new_customer(paying, "ann@example.com")
+    paying.post("/order/app-starter")
+    [held] = subscriptions(paying, ann.id)
+    other = paying.other_browser()
+    new_customer(other, "bob@example.com")
+
+    assert other.get(f"/order/done?subscription={held.id}").status_code == 404
+    assert other.post(f"/subscriptions/{held.id}/checkout").status_code == 404
+    missing = paying.get("/order/done")
+    assert missing.status_code == 400
+    assert "subscription" in missing.text
