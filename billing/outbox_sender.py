@@ -23,6 +23,7 @@ from billing.context import BillingContext
 from billing.errors import BillingError, StripeFailure
 from billing.models import OutboxMessage
 from billing.outbox import OutboxKind
+from billing.periods import InvalidPeriod, Period
 from billing.repository.outbox import OutboxRepository
 from billing.stripe_catalog import (
     METER_CUSTOMER_KEY,
@@ -267,13 +268,16 @@ class OutboxSender:
                 items.append({"id": item.id, "price": wanted})
         if minutes and not had_minutes:
             items.append({"price": minutes})
+        behaviour = payload.get("proration_behavior") or "none"
         params: SubscriptionUpdateParams = {
-            "proration_behavior": payload.get("proration_behavior") or "none",
+            "proration_behavior": behaviour,
             "cancel_at": int(payload["cancel_at"]) if payload.get("cancel_at") else "",
             "metadata": {"dockyard_plan_id": plan_id, "dockyard_plan_version": str(version)},
         }
         if items:
             params["items"] = items
+        if behaviour != "none" and payload.get("changed_at"):
+            params["proration_date"] = proration_date(int(payload["changed_at"]), current)
         updated = await client.v1.subscriptions.update_async(stripe_id, params, options)
         return _Outcome(updated.id)
 
@@ -307,16 +311,26 @@ class OutboxSender:
     ) -> _Outcome:
         customer = await self._stripe_customer_id(str(payload["customer_id"]), wait=True)
         assert customer is not None
+        try:
+            period = Period.parse(str(payload["period"]))
+        except InvalidPeriod as error:
+            raise StripeFailure(f"invoice item: {error}", permanent=True) from error
         item = await client.v1.invoice_items.create_async(
             {
                 "customer": customer,
                 "amount": int(payload["amount_minor"]),
                 "currency": str(payload["currency"]).lower(),
                 "description": str(payload["description"]),
+                # The service month, as a subscription line shows its cycle: without it
+                # Stripe dates the line when the item arrives, maybe in the next month.
+                "period": {
+                    "start": int(period.start.timestamp()),
+                    "end": int(period.end.timestamp()),
+                },
                 "metadata": {
                     "dockyard_customer_id": str(payload["customer_id"]),
                     "dockyard_entry_id": str(payload["entry_id"]),
-                    "dockyard_period": str(payload["period"]),
+                    "dockyard_period": str(period),
                 },
             },
             options,
@@ -340,3 +354,18 @@ class OutboxSender:
         if subscription.stripe_subscription_id is None and wait:
             raise Waiting(f"subscription {subscription_id} is not in Stripe yet")
         return subscription.stripe_subscription_id
+
+
+def proration_date(changed_at: int, subscription: stripe.Subscription) -> int:
+    """The moment Stripe prorates a plan change from: when Dockyard made it (the outbox may
+    get through minutes or hours later), which Stripe accepts only within the
+    subscription's current period.
+
+    A change held in the outbox across a period end (an outage at the turn of the month)
+    is prorated from the start of the current period: that period is billed on the new
+    plan in full, as Dockyard bills it, and the part of the earlier period after the
+    change, which Stripe no longer prorates, is left for the reconciliation of that month
+    to report as a missing proration.
+    """
+    starts = [int(item.current_period_start) for item in subscription["items"].data]
+    return max([changed_at, *starts])

@@ -469,6 +469,8 @@ class Subscriptions:
                 "plan_version": subscription.plan_version,
                 "proration_behavior": proration,
                 "cancel_at": epoch(subscription.cancel_at),
+                # Stripe prorates from this moment, not from when the outbox gets through.
+                "changed_at": epoch(now),
             },
             now=now,
         )

@@ -29,6 +29,7 @@ from portal.web.health import health_router
 from portal.web.metrics import MetricsPlugin
 from portal.web.pages.account import account_router
 from portal.web.pages.customer import customer_router
+from portal.web.pages.finance import finance_router
 from portal.web.pages.operator import operator_router
 from portal.web.pages.public import public_router
 from portal.web.rollout_state import keep_rollouts
@@ -75,6 +76,7 @@ def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litest
         account_router,
         customer_router,
         operator_router,
+        finance_router,
         api_router,
         health_router,
         webhook_router,

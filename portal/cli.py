@@ -8,6 +8,7 @@ import click
 
 from billing.cli import customers_group, subscriptions_group
 from billing.cli_outbox import outbox_group
+from billing.cli_reconcile import reconcile_command
 from billing.cli_stripe import sync_command
 from billing.cli_support import support_group
 from plans.cli import plans_group
@@ -40,6 +41,7 @@ for group in (
     support_group,
     outbox_group,
     operators_group,
+    reconcile_command,
     serve,
     worker,
 ):

@@ -81,6 +81,7 @@ class ActualInvoice:
     created: datetime
     due_date: datetime | None
     lines: tuple[ActualLine, ...] = field(default=())
+    credit_notes: tuple[str, ...] = ()  # Stripe's cn_... ids behind ``credited`` (not void)
 
 
 @dataclass(frozen=True, slots=True)

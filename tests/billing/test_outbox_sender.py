@@ -16,7 +16,9 @@ from billing.outbox_sender import OutboxSender
 from tests.fixtures.billing import make_customer, make_subscription
 from tests.fixtures.billing_stripe import mocked_stripe, rows, sender, stripe_ctx
 from tests.fixtures.clock import MovableClock
-from tests.fixtures.stripe import FakeStripe, price
+from tests.fixtures.stripe import FakeStripe, price, subscription
+
+CHANGED_AT = 1_794_000_000  # 2026-11-06 21:20 UTC, in the subscription's November period
 
 
 @pytest.fixture
@@ -164,6 +166,9 @@ async def test_meter_event_and_invoice_item_parameters(
         "amount": "-4750",
         "currency": "eur",
         "description": "Correction of 2026-10",
+        # The line's service month, however late the item is sent: 2026-11-01 to 12-01.
+        "period[start]": "1793491200",
+        "period[end]": "1796083200",
         "metadata[dockyard_customer_id]": customer.id,
         "metadata[dockyard_entry_id]": "e2",
         "metadata[dockyard_period]": "2026-11",
@@ -180,8 +185,6 @@ async def test_update_swaps_prices_and_cancel_deletes(
         price("price_s", "dockyard:server-s:v1", 900, recurring={"interval": "month"})
     )
     fake.add(price("price_m", "dockyard:server-m:v1", 1900, recurring={"interval": "month"}))
-    from tests.fixtures.stripe import subscription
-
     fake.add(subscription("sub_1", "cus_known", prices=[old_fee]))
     async with ctx.sessions() as session, session.begin():
         customer = await make_customer(session, clock(), stripe_customer_id="cus_known")
@@ -189,7 +192,8 @@ async def test_update_swaps_prices_and_cancel_deletes(
                                       stripe_subscription_id="sub_1")  # fmt: skip
         await enqueue(session, kind=OutboxKind.SUBSCRIPTION_UPDATE,
                       payload={"subscription_id": sub.id, "plan_id": "server-m", "plan_version": 1,
-                               "proration_behavior": "always_invoice", "cancel_at": None},
+                               "proration_behavior": "always_invoice", "cancel_at": None,
+                               "changed_at": CHANGED_AT},
                       key=f"subscription.update:{sub.id}:1", now=clock())  # fmt: skip
         await enqueue(session, kind=OutboxKind.SUBSCRIPTION_CANCEL,
                       payload={"subscription_id": sub.id},
@@ -206,11 +210,98 @@ async def test_update_swaps_prices_and_cancel_deletes(
         "cancel_at": "",
         "metadata[dockyard_plan_id]": "server-m",
         "metadata[dockyard_plan_version]": "1",
+        "proration_date": str(CHANGED_AT),  # when Dockyard changed it, not when sent
     }
     assert update.idempotency_key == f"subscription.update:{sub.id}:1"
     [cancel] = [c for c in fake.calls if c.method == "DELETE"]
     assert cancel.path == "/v1/subscriptions/sub_1"
     assert cancel.idempotency_key == f"subscription.cancel:{sub.id}"
+
+
+DECEMBER = (1_796_083_200, 1_798_761_600)  # 2026-12-01 → 2027-01-01
+
+
+async def _update_sent(
+    engine: AsyncEngine,
+    clock: MovableClock,
+    fake: FakeStripe,
+    *,
+    period: tuple[int, int],
+    **payload: object,
+) -> dict[str, str]:
+    """The form of the update a subscription.update message with ``payload`` makes, sent
+    to a Server S subscription in Stripe's current ``period``."""
+    ctx = stripe_ctx(engine, clock)
+    old_fee = fake.add(
+        price("price_s", "dockyard:server-s:v1", 900, recurring={"interval": "month"})
+    )
+    fake.add(price("price_m", "dockyard:server-m:v1", 1900, recurring={"interval": "month"}))
+    fake.add(subscription("sub_1", "cus_known", prices=[old_fee], period=period))
+    async with ctx.sessions() as session, session.begin():
+        customer = await make_customer(session, clock(), stripe_customer_id="cus_known")
+        sub = await make_subscription(session, customer, "server-s", clock(),
+                                      stripe_subscription_id="sub_1")  # fmt: skip
+        await enqueue(session, kind=OutboxKind.SUBSCRIPTION_UPDATE,
+                      payload={"subscription_id": sub.id, "plan_id": "server-m", "plan_version": 1,
+                               "cancel_at": None, **payload},
+                      key=f"subscription.update:{sub.id}:1", now=clock())  # fmt: skip
+
+    assert (await sender(ctx).drain()).sent == 1
+    [update] = fake.posts("/v1/subscriptions/sub_1")
+    return update.form
+
+
+async def test_a_change_held_across_the_period_end_is_prorated_from_the_new_period(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    # Upgraded on 2026-11-30 at 20:00; Stripe's period is December by the time it is sent,
+    # and Stripe refuses a proration_date outside it.
+    form = await _update_sent(
+        engine, clock, fake, period=DECEMBER,
+        proration_behavior="always_invoice", changed_at=DECEMBER[0] - 4 * 3600,
+    )  # fmt: skip
+
+    assert form["proration_date"] == str(DECEMBER[0])
+
+
+async def test_a_change_without_proration_or_a_time_sends_no_proration_date(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    unprorated = await _update_sent(
+        engine, clock, fake, period=DECEMBER,
+        proration_behavior="none", changed_at=DECEMBER[0] + 3600,
+    )  # fmt: skip
+    assert unprorated["proration_behavior"] == "none"
+    assert "proration_date" not in unprorated
+
+
+async def test_a_message_queued_before_changes_carried_their_time_prorates_on_arrival(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    old = await _update_sent(
+        engine, clock, fake, period=DECEMBER, proration_behavior="always_invoice"
+    )
+    assert old["proration_behavior"] == "always_invoice"
+    assert "proration_date" not in old
+
+
+async def test_an_invoice_item_for_no_period_is_dead_with_a_clear_message(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    ctx = stripe_ctx(engine, clock)
+    async with ctx.sessions() as session, session.begin():
+        customer = await make_customer(session, clock(), stripe_customer_id="cus_known")
+        await enqueue(session, kind=OutboxKind.INVOICE_ITEM,
+                      payload={"customer_id": customer.id, "entry_id": "e2", "amount_minor": 100,
+                               "currency": "EUR", "description": "Extra work",
+                               "period": "November"},
+                      key="invoice_item:e2", now=clock())  # fmt: skip
+
+    assert (await sender(ctx).drain()).dead == 1
+    [row] = await rows(ctx)
+    assert row.last_error is not None
+    assert "'November' is not a period" in row.last_error
+    assert fake.posts("/v1/invoiceitems") == []
 
 
 async def test_without_a_key_the_outbox_holds(engine: AsyncEngine, clock: MovableClock) -> None:

@@ -235,6 +235,26 @@ def test_a_line_nothing_of_ours_names_is_unexpected() -> None:
     assert result.findings[0].objects == ("in_3", "il_stray")
 
 
+def test_a_zero_metered_line_for_an_unused_cycle_is_listed_but_not_a_finding() -> None:
+    # Stripe lists every metered item on a cycle invoice, at quantity 0 when unused; the
+    # ledger expects no usage line for a cycle without billable time.
+    unused = usage("c2", "s3", increments=0)
+    invoices = clean_invoices()
+    lines = [*invoices[2].lines, billed(unused, "in_3", 1)]
+    invoices[2] = invoice("in_3", "c2", lines, subscription="s3")
+
+    result = run(invoices)
+
+    assert result.findings == []
+    [listed] = [line for line in result.lines if line.key == unused.key]
+    assert (listed.status, listed.invoiced, listed.invoiced_quantity) == ("ok", 0, 0)
+    assert result.totals["EUR"].difference == 0
+    # Billed time the ledger does not expect is still found.
+    used = billed(usage("c2", "s3", increments=1), "in_3", 1)
+    invoices[2] = invoice("in_3", "c2", [*invoices[2].lines[:-1], used], subscription="s3")
+    assert kinds(run(invoices)) == [FindingKind.UNEXPECTED_LINE]
+
+
 def test_a_line_billed_twice_is_an_amount_mismatch() -> None:
     invoices = clean_invoices()
     again = invoice("in_4", "c2", [billed(EXPECTED[3], "in_4")], subscription="s3")

@@ -276,6 +276,7 @@ async def test_outside_a_commitment_cancelling_ends_at_the_period_end(
         "plan_version": 1,
         "proration_behavior": "none",
         "cancel_at": epoch(at(2027, 3, 1)),
+        "changed_at": epoch(at(2027, 2, 10)),
     }
     # Cancelling again changes nothing and queues nothing.
     await subs.cancel(subscription.id)
@@ -428,6 +429,7 @@ async def test_an_upgrade_applies_now_prorated_and_a_downgrade_at_the_period_end
         "plan_version": 1,
         "proration_behavior": "always_invoice",
         "cancel_at": None,
+        "changed_at": epoch(at(2026, 11, 25)),  # Stripe prorates from here, however late
     }
 
     clock.now = at(2026, 11, 26)
@@ -448,6 +450,7 @@ async def test_an_upgrade_applies_now_prorated_and_a_downgrade_at_the_period_end
     assert second.idempotency_key == f"subscription.update:{subscription.id}:2"
     assert second.payload["plan_id"] == "server-s"
     assert second.payload["proration_behavior"] == "none"
+    assert second.payload["changed_at"] == epoch(at(2026, 12, 1))
 
 
 async def test_an_upgrade_replaces_a_scheduled_downgrade(

@@ -1,0 +1,149 @@
+"""Every query the expected side of a reconciliation makes, each bounded by a period.
+
+Outbox payloads are JSON; their fields are compared in SQL (``json_extract`` on SQLite,
+``->>`` on PostgreSQL), so a period's rows are found without reading the whole outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing.models import (
+    EntryCategory,
+    OutboxMessage,
+    Subscription,
+    SubscriptionState,
+    SupportEntry,
+)
+from billing.outbox import OutboxKind
+
+# What Stripe knows of a subscription's life: its creation, changes and cancellation.
+_LIFE_KINDS = (
+    OutboxKind.SUBSCRIPTION_CREATE.value,
+    OutboxKind.SUBSCRIPTION_UPDATE.value,
+    OutboxKind.SUBSCRIPTION_CANCEL.value,
+)
+
+
+class ReconcileRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def subscriptions_live_in(
+        self, start: datetime, end: datetime, customer_id: str | None = None
+    ) -> list[Subscription]:
+        """Subscriptions that started before ``end`` and had not ended by ``start``;
+        never one still waiting for checkout."""
+        query = (
+            select(Subscription)
+            .where(
+                Subscription.state != SubscriptionState.PENDING.value,
+                Subscription.started_at < end,
+                or_(Subscription.ended_at.is_(None), Subscription.ended_at > start),
+            )
+            .order_by(Subscription.customer_id, Subscription.started_at, Subscription.id)
+        )
+        if customer_id is not None:
+            query = query.where(Subscription.customer_id == customer_id)
+        return list(await self.session.scalars(query))
+
+    async def subscription_messages(self, subscription_ids: Collection[str]) -> list[OutboxMessage]:
+        """The create, update and cancel messages of these subscriptions, oldest first."""
+        if not subscription_ids:
+            return []
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.kind.in_(_LIFE_KINDS),
+                OutboxMessage.payload["subscription_id"].as_string().in_(list(subscription_ids)),
+            )
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        )
+        return list(await self.session.scalars(query))
+
+    async def invoice_items(
+        self, period: str, customer_id: str | None = None
+    ) -> list[OutboxMessage]:
+        """Invoice items queued for the invoice of ``period`` ("YYYY-MM"), in any state."""
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.kind == OutboxKind.INVOICE_ITEM.value,
+                OutboxMessage.payload["period"].as_string() == period,
+            )
+            .order_by(OutboxMessage.id)
+        )
+        if customer_id is not None:
+            query = query.where(OutboxMessage.payload["customer_id"].as_string() == customer_id)
+        return list(await self.session.scalars(query))
+
+    async def meter_events(
+        self, start: datetime, end: datetime, customer_id: str | None = None
+    ) -> list[OutboxMessage]:
+        """Meter events timestamped in [start, end), in any state."""
+        # A float holds every epoch second exactly (to 2**53), and outlives a 32-bit INTEGER.
+        timestamp = OutboxMessage.payload["timestamp"].as_float()
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.kind == OutboxKind.METER_EVENT.value,
+                timestamp >= start.timestamp(),
+                timestamp < end.timestamp(),
+            )
+            .order_by(OutboxMessage.id)
+        )
+        if customer_id is not None:
+            query = query.where(OutboxMessage.payload["customer_id"].as_string() == customer_id)
+        return list(await self.session.scalars(query))
+
+    async def metered_entries(
+        self,
+        first: str,
+        last: str,
+        *,
+        customer_id: str | None = None,
+        subscription_ids: Collection[str] | None = None,
+    ) -> list[SupportEntry]:
+        """Support entries whose billable minutes went to Stripe's meter, on the invoices of
+        periods ``first`` to ``last`` ("YYYY-MM", both included).
+
+        The ledger meters a support entry's positive billable minutes unless it is agreed
+        extra work (an invoice item); a negative difference is credited as an invoice item.
+        An entry's invoice is its own period, or ``billed_period`` when it came late.
+        """
+        query = (
+            select(SupportEntry)
+            .where(
+                SupportEntry.category == EntryCategory.SUPPORT.value,
+                SupportEntry.extra_work.is_(False),
+                SupportEntry.billable_minutes > 0,
+                or_(
+                    and_(
+                        SupportEntry.billed_period.is_(None),
+                        SupportEntry.period.between(first, last),
+                    ),
+                    SupportEntry.billed_period.between(first, last),
+                ),
+            )
+            .order_by(SupportEntry.customer_id, SupportEntry.worked_at, SupportEntry.id)
+        )
+        if customer_id is not None:
+            query = query.where(SupportEntry.customer_id == customer_id)
+        if subscription_ids is not None:
+            query = query.where(SupportEntry.subscription_id.in_(list(subscription_ids)))
+        return list(await self.session.scalars(query))
+
+    async def entry_subscriptions(self, entry_ids: Collection[str]) -> dict[str, str | None]:
+        """The subscription each of these support entries counts on."""
+        if not entry_ids:
+            return {}
+        rows = await self.session.execute(
+            select(SupportEntry.id, SupportEntry.subscription_id).where(
+                SupportEntry.id.in_(list(entry_ids))
+            )
+        )
+        return dict(rows.all())

@@ -1,0 +1,124 @@
+"""A whole reconciliation against a fake Stripe: a clean month, a planted difference, and
+a read that Stripe interrupts and a second run resumes without reading twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from billing.context import BillingContext
+from billing.reconcile.findings import FindingKind
+from billing.reconcile.run import reconcile
+from billing.reconcile.stripe_reader import StripeReadInterrupted
+from billing.reconcile.stripe_retry import Retry
+from tests.fixtures.billing import make_customer, make_subscription
+from tests.fixtures.billing_stripe import client_for, mocked_stripe, stripe_ctx
+from tests.fixtures.clock import MovableClock
+from tests.fixtures.stripe import (
+    FakeStripe,
+    add_months,
+    customer,
+    invoice_with_lines,
+    subscription_line,
+)
+
+NOV = 1_793_491_200  # 2026-11-01 UTC
+DEC = 1_796_083_200  # 2026-12-01 UTC
+JAN = add_months(DEC, 1)
+FAST = Retry(attempts=2, base_delay=0, max_delay=0)
+SERVER_M = 2400  # plans/catalog/server-hosting.yaml: Server M, 24.00 EUR a month
+
+
+@pytest.fixture
+def fake_stripe() -> Iterator[FakeStripe]:
+    yield from mocked_stripe()
+
+
+async def a_customer_on_server_m(ctx: BillingContext) -> tuple[str, str]:
+    """A customer on Server M since October, known to Stripe as cus_r1 / sub_r1."""
+    october = datetime(2026, 10, 1, tzinfo=UTC)
+    async with ctx.sessions() as session, session.begin():
+        holder = await make_customer(session, october, stripe_customer_id="cus_r1")
+        held = await make_subscription(
+            session, holder, "server-m", october, stripe_subscription_id="sub_r1"
+        )
+        return holder.id, held.id
+
+
+def stripe_invoices(fake: FakeStripe, november_amount: int = SERVER_M) -> None:
+    """What Stripe issued: November's fee on 1 November, December's on 1 December."""
+    fake.add(customer("cus_r1", "ann@example.com", "Ann"))
+    for number, (created, amount) in enumerate(((NOV, november_amount), (DEC, SERVER_M))):
+        line = subscription_line(
+            f"il_r{number}", "sub_r1", amount=amount, period=(created, add_months(created, 1))
+        )
+        fake.add(invoice_with_lines(f"in_r{number}", "cus_r1", "sub_r1", [line], created=created))
+
+
+@pytest.fixture
+def ctx(engine: AsyncEngine) -> BillingContext:
+    return stripe_ctx(engine, MovableClock(datetime(2026, 12, 20, tzinfo=UTC)))
+
+
+async def test_a_clean_month_has_no_findings(ctx: BillingContext, fake_stripe: FakeStripe) -> None:
+    await a_customer_on_server_m(ctx)
+    stripe_invoices(fake_stripe)
+
+    result = await reconcile(ctx, client_for(ctx), "2026-11", retry=FAST)
+
+    assert result.findings == []
+    totals = result.totals["EUR"]
+    assert (totals.expected, totals.invoiced, totals.paid) == (SERVER_M, SERVER_M, SERVER_M)
+    assert result.invoices_read == 2
+
+
+async def test_a_price_stripe_got_wrong_is_the_only_finding(
+    ctx: BillingContext, fake_stripe: FakeStripe
+) -> None:
+    holder, held = await a_customer_on_server_m(ctx)
+    stripe_invoices(fake_stripe, november_amount=2500)
+
+    result = await reconcile(ctx, client_for(ctx), "2026-11", retry=FAST)
+
+    assert [f.kind for f in result.findings] == [FindingKind.AMOUNT_MISMATCH]
+    finding = result.findings[0]
+    assert (finding.customer_id, finding.expected, finding.actual) == (holder, SERVER_M, 2500)
+    assert f"fee:{held}:2026-11" in finding.objects
+    assert "in_r0" in finding.objects
+
+
+async def test_an_interrupted_read_resumes_where_it_stopped(
+    ctx: BillingContext, fake_stripe: FakeStripe, tmp_path: Path
+) -> None:
+    await a_customer_on_server_m(ctx)
+    stripe_invoices(fake_stripe)
+    # 150 invoices of a stranger in December: two pages of Stripe's list.
+    fake_stripe.add(customer("cus_x", "x@example.com", "X"))
+    for n in range(150):
+        line = subscription_line(f"il_x{n}", "sub_x", amount=100, period=(DEC, JAN))
+        fake_stripe.add(invoice_with_lines(f"in_x{n:03d}", "cus_x", "sub_x", [line], created=DEC))
+
+    def second_page(call: object) -> bool:
+        form = getattr(call, "form", {})
+        return getattr(call, "path", "") == "/v1/invoices" and "starting_after" in form
+
+    fake_stripe.fail(5, httpx.ConnectError, when=second_page)
+    state = tmp_path / "state"
+    with pytest.raises(StripeReadInterrupted) as stopped:
+        await reconcile(ctx, client_for(ctx), "2026-11", state_dir=state, retry=FAST)
+    assert "Run it again" in str(stopped.value)
+    first_run_pages = sum(1 for c in fake_stripe.calls if c.path == "/v1/invoices")
+
+    fake_stripe.faults.clear()
+    result = await reconcile(ctx, client_for(ctx), "2026-11", state_dir=state, retry=FAST)
+
+    assert result.findings == []
+    assert result.invoices_read == 152  # each invoice once: the first page came from the spool
+    listed = [c for c in fake_stripe.calls if c.path == "/v1/invoices"][first_run_pages:]
+    assert all("starting_after" in c.form for c in listed)  # page 1 was not read again
+    assert list(state.rglob("*")) == [state / "reconcile"]  # state removed when done
