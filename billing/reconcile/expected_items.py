@@ -63,7 +63,8 @@ def item_lines(
     lines = []
     for message in messages:
         payload = message.payload
-        if invoiced_at(message, schedules[str(payload["customer_id"])]) > now:
+        due = invoiced_at(message, schedules[str(payload["customer_id"])])
+        if due > now:
             continue
         entry_id = item_entry_id(message)
         lines.append(
@@ -77,6 +78,7 @@ def item_lines(
                 amount=int(payload["amount_minor"]),
                 quantity=1,
                 period=str(payload["period"]),
+                invoiced_by=due,
             )
         )
     return lines

@@ -45,6 +45,9 @@ class ExpectedLine:
     amount: int
     quantity: int  # 1 for fees and items; billed increments for usage
     period: str  # YYYY-MM
+    # When Stripe puts it on an invoice, if that may be after the next month (an item
+    # waits for the customer's next cycle invoice): the reconciliation reads that far.
+    invoiced_by: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ a run completes, so the next run reads Stripe afresh.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import stripe
@@ -17,6 +17,7 @@ import stripe
 from billing.context import BillingContext
 from billing.periods import Period
 from billing.reconcile.expected import expected_lines, usage_accounts
+from billing.reconcile.lines import ExpectedLine
 from billing.reconcile.matching import Matcher, Reconciliation, Standing
 from billing.reconcile.spool import Spool
 from billing.reconcile.stripe_checkpoint import Checkpoint, checkpoint_file
@@ -29,6 +30,15 @@ from billing.repository.standings import StandingRepository
 # An automatically charged invoice has no due date; Stripe retries the card for days.
 # Open this long after it was created, it counts as unpaid past due.
 PAYMENT_GRACE = timedelta(days=3)
+
+
+def read_until(month: Period, expected: Iterable[ExpectedLine]) -> datetime:
+    """The end of the invoices to read: the period's usage and items are invoiced when it
+    ends, so through the next month; further if an item waits for a later cycle invoice."""
+    end = month.next().end
+    latest = max((line.invoiced_by for line in expected if line.invoiced_by), default=end)
+    # The invoice is made at that moment and finalized about an hour later.
+    return max(end, latest + timedelta(days=1))
 
 
 def period_of(value: Period | str) -> Period:
@@ -74,11 +84,10 @@ async def reconcile(
         if invoice.id not in seen:
             seen.add(invoice.id)
             matcher.add(invoice)
-    # The period's usage and one-off items are invoiced at the start of the next month.
     async for invoice in stream_invoices(
         client,
         month.start,
-        month.next().end,
+        read_until(month, expected),
         customers=index,
         customer=customer,
         checkpoint=checkpoint,

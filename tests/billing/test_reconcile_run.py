@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.context import BillingContext
+from billing.outbox import OutboxKind, enqueue
 from billing.reconcile.findings import FindingKind
 from billing.reconcile.run import reconcile
 from billing.reconcile.stripe_reader import StripeReadInterrupted
@@ -23,6 +24,7 @@ from tests.fixtures.stripe import (
     FakeStripe,
     add_months,
     customer,
+    invoice_item_line,
     invoice_with_lines,
     subscription_line,
 )
@@ -122,3 +124,45 @@ async def test_an_interrupted_read_resumes_where_it_stopped(
     listed = [c for c in fake_stripe.calls if c.path == "/v1/invoices"][first_run_pages:]
     assert all("starting_after" in c.form for c in listed)  # page 1 was not read again
     assert list(state.rglob("*")) == [state / "reconcile"]  # state removed when done
+
+
+async def test_an_item_that_waited_for_a_later_invoice_is_still_found(
+    engine: AsyncEngine, fake_stripe: FakeStripe
+) -> None:
+    """A November setup fee that reached Stripe just after the 1 December invoice was
+    made goes on the 1 January invoice: the read must go on that far."""
+    ctx = stripe_ctx(engine, MovableClock(datetime(2027, 1, 10, tzinfo=UTC)))
+    holder, _ = await a_customer_on_server_m(ctx)
+    queued, sent = (
+        datetime(2026, 11, 30, 23, 59, tzinfo=UTC),
+        datetime(2026, 12, 1, 0, 1, tzinfo=UTC),
+    )
+    async with ctx.sessions() as session, session.begin():
+        message = await enqueue(
+            session,
+            kind=OutboxKind.INVOICE_ITEM,
+            key="invoice_item:setup:late",
+            payload={
+                "customer_id": holder,
+                "entry_id": "setup:late",
+                "amount_minor": 1500,
+                "currency": "EUR",
+                "description": "Setup fee: Server M",
+                "period": "2026-11",
+            },
+            now=queued,
+        )
+        message.state, message.sent_at = "sent", sent
+    stripe_invoices(fake_stripe)
+    item = invoice_item_line(
+        "il_late", amount=1500, period=(NOV, DEC), entry_id="setup:late", customer_id=holder
+    )
+    january = subscription_line(
+        "il_jan", "sub_r1", amount=SERVER_M, period=(JAN, add_months(JAN, 1))
+    )
+    fake_stripe.add(invoice_with_lines("in_jan", "cus_r1", "sub_r1", [january, item], created=JAN))
+
+    result = await reconcile(ctx, client_for(ctx), "2026-11", retry=FAST)
+
+    assert result.findings == []
+    assert result.totals["EUR"].invoiced == SERVER_M + 1500
