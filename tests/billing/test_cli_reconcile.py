@@ -19,19 +19,15 @@ from portal.database import create_engine, create_session_factory
 from portal.settings import DatabaseSettings
 from tests.fixtures.billing import make_customer, make_subscription
 from tests.fixtures.billing_stripe import mocked_stripe
+from tests.fixtures.reconcile import SERVER_M, monthly_fee_invoices
 from tests.fixtures.stripe import (
     API,
     SECRET_KEY,
     FakeStripe,
-    add_months,
-    customer,
-    invoice_with_lines,
-    subscription_line,
 )
 
 OCT = 1_790_812_800  # 2026-10-01 UTC
 NOV = 1_793_491_200  # 2026-11-01 UTC
-SERVER_M = 2400
 
 
 @pytest.fixture
@@ -65,12 +61,7 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
 
 
 def issue(fake: FakeStripe, october_amount: int = SERVER_M) -> None:
-    fake.add(customer("cus_c", "ann@example.com", "Ann"))
-    for number, (created, amount) in enumerate(((OCT, october_amount), (NOV, SERVER_M))):
-        line = subscription_line(
-            f"il_c{number}", "sub_c", amount=amount, period=(created, add_months(created, 1))
-        )
-        fake.add(invoice_with_lines(f"in_c{number}", "cus_c", "sub_c", [line], created=created))
+    monthly_fee_invoices(fake, "c", ((OCT, october_amount), (NOV, SERVER_M)))
 
 
 def test_a_clean_month_exits_0_with_its_totals(

@@ -20,6 +20,7 @@ from billing.reconcile.stripe_retry import Retry
 from tests.fixtures.billing import make_customer, make_subscription
 from tests.fixtures.billing_stripe import client_for, mocked_stripe, stripe_ctx
 from tests.fixtures.clock import MovableClock
+from tests.fixtures.reconcile import SERVER_M, monthly_fee_invoices
 from tests.fixtures.stripe import (
     FakeStripe,
     add_months,
@@ -33,7 +34,6 @@ NOV = 1_793_491_200  # 2026-11-01 UTC
 DEC = 1_796_083_200  # 2026-12-01 UTC
 JAN = add_months(DEC, 1)
 FAST = Retry(attempts=2, base_delay=0, max_delay=0)
-SERVER_M = 2400  # plans/catalog/server-hosting.yaml: Server M, 24.00 EUR a month
 
 
 @pytest.fixture
@@ -54,12 +54,7 @@ async def a_customer_on_server_m(ctx: BillingContext) -> tuple[str, str]:
 
 def stripe_invoices(fake: FakeStripe, november_amount: int = SERVER_M) -> None:
     """What Stripe issued: November's fee on 1 November, December's on 1 December."""
-    fake.add(customer("cus_r1", "ann@example.com", "Ann"))
-    for number, (created, amount) in enumerate(((NOV, november_amount), (DEC, SERVER_M))):
-        line = subscription_line(
-            f"il_r{number}", "sub_r1", amount=amount, period=(created, add_months(created, 1))
-        )
-        fake.add(invoice_with_lines(f"in_r{number}", "cus_r1", "sub_r1", [line], created=created))
+    monthly_fee_invoices(fake, "r1", ((NOV, november_amount), (DEC, SERVER_M)))
 
 
 @pytest.fixture
@@ -91,7 +86,7 @@ async def test_a_price_stripe_got_wrong_is_the_only_finding(
     finding = result.findings[0]
     assert (finding.customer_id, finding.expected, finding.actual) == (holder, SERVER_M, 2500)
     assert f"fee:{held}:2026-11" in finding.objects
-    assert "in_r0" in finding.objects
+    assert "in_r10" in finding.objects
 
 
 async def test_an_interrupted_read_resumes_where_it_stopped(

@@ -17,18 +17,14 @@ from tests.fixtures.billing import make_customer, make_subscription
 from tests.fixtures.billing_stripe import mocked_stripe
 from tests.fixtures.clock import MovableClock
 from tests.fixtures.portal import Portal, portal_settings
+from tests.fixtures.reconcile import SERVER_M, monthly_fee_invoices
 from tests.fixtures.stripe import (
     FakeStripe,
-    add_months,
-    customer,
-    invoice_with_lines,
     stripe_settings,
-    subscription_line,
 )
 
 NOV = 1_793_491_200  # 2026-11-01 UTC
 DEC = 1_796_083_200  # 2026-12-01 UTC
-SERVER_M = 2400
 
 
 @pytest.fixture
@@ -60,12 +56,7 @@ async def _holder(portal: Portal) -> tuple[Customer, Subscription]:
 
 
 def issue(fake: FakeStripe, november_amount: int) -> None:
-    fake.add(customer("cus_f", "ann@example.com", "Ann"))
-    for number, (created, amount) in enumerate(((NOV, november_amount), (DEC, SERVER_M))):
-        line = subscription_line(
-            f"il_f{number}", "sub_f", amount=amount, period=(created, add_months(created, 1))
-        )
-        fake.add(invoice_with_lines(f"in_f{number}", "cus_f", "sub_f", [line], created=created))
+    monthly_fee_invoices(fake, "f", ((NOV, november_amount), (DEC, SERVER_M)))
 
 
 def test_the_form_proposes_last_month(finance: Portal) -> None:
