@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -36,3 +38,9 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+def password_version(password_hash: str) -> str:
+    """A short fingerprint of the stored hash, kept in each session: a new password (a reset,
+    a change) changes it, which signs out every session begun with the old one."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]

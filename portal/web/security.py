@@ -23,6 +23,7 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 from litestar.security.session_auth import SessionAuth
 
+from portal.accounts.passwords import password_version
 from portal.settings import WebSettings
 from portal.web.services import services_of
 from portal.web.viewer import Viewer
@@ -71,7 +72,9 @@ async def retrieve_viewer(
     if not isinstance(user_id, str):
         return None
     user = await services_of(connection.app.state).accounts.get(user_id)
-    return Viewer.of(user) if user is not None else None
+    if user is None or session.get("pv") != password_version(user.password_hash):
+        return None  # gone, or signed in with a password that has since been replaced
+    return Viewer.of(user)
 
 
 def session_auth(settings: WebSettings) -> SessionAuth[Viewer, ClientSideSessionBackend]:

@@ -174,3 +174,20 @@ def test_security_headers_are_on_every_page(portal: Portal) -> None:
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers["x-frame-options"] == "DENY"
     assert answer.headers["referrer-policy"] == "same-origin"
+
+
+def test_a_new_password_signs_out_every_session_begun_with_the_old_one(portal: Portal) -> None:
+    portal.sign_up("ann@example.com")
+    laptop = portal.other_browser()
+    laptop.sign_in("ann@example.com")
+    assert laptop.get("/dashboard").status_code == 200
+
+    portal.post("/password/forgot", {"email": "ann@example.com"})
+    token = re.findall(r"token=(\S+)", portal.settings.mail.outbox_file.read_text())[-1]
+    portal.post("/password/reset", {"token": token, "password": "a brand new password"})
+
+    stale = laptop.get("/dashboard")
+    assert stale.status_code == 303
+    assert stale.headers["location"].startswith("/signin")
+    laptop.sign_in("ann@example.com", "a brand new password")
+    assert laptop.get("/dashboard").status_code == 200

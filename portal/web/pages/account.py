@@ -11,7 +11,8 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from billing.customers import DuplicateEmail, InvalidCustomer
-from portal.accounts.models import Role
+from portal.accounts.models import Role, User
+from portal.accounts.passwords import password_version
 from portal.accounts.service import AccountError, SignUp
 from portal.mail import MailFailed
 from portal.web.forms import read_form
@@ -33,10 +34,17 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _start_session(request: Request[Any, Any, Any], user_id: str, role: str, email: str) -> None:
+def _start_session(request: Request[Any, Any, Any], user: User) -> None:
     # A fresh session: whatever an attacker planted before sign-in is dropped.
     request.clear_session()
-    request.set_session({"uid": user_id, "role": role, "email": email})
+    request.set_session(
+        {
+            "uid": user.id,
+            "role": user.role,
+            "email": user.email,
+            "pv": password_version(user.password_hash),
+        }
+    )
 
 
 @get("/signup")
@@ -64,7 +72,7 @@ async def signup(request: Request[Any, Any, Any], services: ServicesDep) -> Temp
         except AccountError as problem:
             form.errors["password"] = str(problem).removeprefix("password: ")
         else:
-            _start_session(request, user.id, user.role, user.email)
+            _start_session(request, user)
             flash(request, f"Welcome to Dockyard, {user.name}.")
             return see_other(f"/order/{plan}" if plan else "/dashboard")
     values = {key: value for key, value in form.values.items() if key != "password"}
@@ -95,7 +103,7 @@ async def signin(request: Request[Any, Any, Any], services: ServicesDep) -> Temp
             error="That email and password do not match an account.",
             next=target or "",
         )
-    _start_session(request, user.id, user.role, user.email)
+    _start_session(request, user)
     return see_other(target or home_of(user.role))
 
 
