@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
@@ -40,7 +41,7 @@ from portal.web.webhook import webhook_router
 from portal.worker import Worker
 
 log = logging.getLogger(__name__)
-STATIC = __import__("pathlib").Path(__file__).resolve().parent / "static"
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litestar:

@@ -158,10 +158,10 @@ async def instance_cards(
     catalog: Catalog, provisioner: Provisioner, customer_id: str
 ) -> list[InstanceCard]:
     cards = []
-    for instance in await provisioner.find(customer_ref=customer_id):
+    for view in await provisioner.views(customer_id):
+        instance = view.instance
         if instance.state == InstanceState.PURGED.value:
             continue
-        view = await provisioner.view(instance.id, customer_ref=customer_id)
         plan = plan_of(catalog, instance.plan_id, instance.plan_version)
         cards.append(InstanceCard(view, plan.name if plan else instance.plan_id))
     return cards

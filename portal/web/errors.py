@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -65,26 +66,24 @@ def _http(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any
         target = request.url.path
         if request.url.query:
             target += "?" + request.url.query
-        return Redirect(path=f"/signin?next={target}", status_code=HTTP_303_SEE_OTHER)
+        # Encoded: a target with its own query string must come back whole.
+        return Redirect(path=f"/signin?next={quote(target)}", status_code=HTTP_303_SEE_OTHER)
     status = error.status_code
     detail = error.detail
-    if isinstance(error, ValidationException):
-        detail = (
-            "the form or request was malformed: "
-            + "; ".join(
-                f"{item.get('key', '?')}: {item.get('message', '')}"
-                for item in (error.extra if isinstance(error.extra, list) else [])
-                if isinstance(item, dict)
-            )
-            if error.extra
-            else error.detail
-        )
+    if isinstance(error, ValidationException) and isinstance(error.extra, list):
+        detail = "the form or request was malformed: " + _problems(error.extra)
     if isinstance(error, PermissionDeniedException):
         detail = detail or "your account may not open this page"
     if status >= 500:
         log.error("HTTP %s on %s: %s", status, request.url.path, detail)
         detail = "please try again in a moment"
     return answer(request, status, detail)
+
+
+def _problems(extra: list[Any]) -> str:
+    """litestar's validation details as "field: message; ..."."""
+    items = [item for item in extra if isinstance(item, dict)]
+    return "; ".join(f"{item.get('key', '?')}: {item.get('message', '')}" for item in items)
 
 
 def _domain(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+from urllib.parse import parse_qs, urlsplit
 
 from litestar.testing import TestClient
 
@@ -191,3 +192,17 @@ def test_a_new_password_signs_out_every_session_begun_with_the_old_one(portal: P
     assert stale.headers["location"].startswith("/signin")
     laptop.sign_in("ann@example.com", "a brand new password")
     assert laptop.get("/dashboard").status_code == 200
+
+
+def test_sign_in_returns_to_the_whole_address_asked_for(portal: Portal) -> None:
+    portal.sign_up("ann@example.com")
+    portal.sign_out()
+
+    asked = portal.get("/dashboard?tab=hours&sort=new")
+    target = parse_qs(urlsplit(asked.headers["location"]).query)["next"][0]
+    answer = portal.post(
+        "/signin", {"email": "ann@example.com", "password": PASSWORD, "next": target}
+    )
+
+    assert target == "/dashboard?tab=hours&sort=new"
+    assert answer.headers["location"] == "/dashboard?tab=hours&sort=new"

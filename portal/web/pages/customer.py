@@ -12,7 +12,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from portal.customer_views.dashboard import dashboard
-from portal.customer_views.instance import instance_page
+from portal.customer_views.instance import InstancePage, instance_page
 from portal.web.guards import customers_only
 from portal.web.pages.customer_common import customer_id_of, fleet_or_none
 from portal.web.pages.customer_order import order_done, order_form, order_submit, pay_subscription
@@ -35,16 +35,23 @@ async def dashboard_page(request: Request[Any, Any, Any], services: ServicesDep)
     return page(request, "customer/dashboard.html", board=board)
 
 
-@get("/instances/{instance_id:str}")
-async def instance_detail(
-    request: Request[Any, Any, Any], services: ServicesDep, instance_id: FromPath[str]
-) -> Template:
-    shown = await instance_page(
+async def _shown(
+    request: Request[Any, Any, Any], services: ServicesDep, instance_id: str, with_logs: bool
+) -> InstancePage:
+    return await instance_page(
         services.catalogs.current(),
         await services.provisioner(),
         customer_id_of(request),
         instance_id,
+        with_logs=with_logs,
     )
+
+
+@get("/instances/{instance_id:str}")
+async def instance_detail(
+    request: Request[Any, Any, Any], services: ServicesDep, instance_id: FromPath[str]
+) -> Template:
+    shown = await _shown(request, services, instance_id, with_logs=True)
     return page(request, "customer/instance.html", shown=shown)
 
 
@@ -53,13 +60,7 @@ async def instance_status(
     request: Request[Any, Any, Any], services: ServicesDep, instance_id: FromPath[str]
 ) -> Template:
     """The status panel alone, for htmx to poll until the instance settles."""
-    shown = await instance_page(
-        services.catalogs.current(),
-        await services.provisioner(),
-        customer_id_of(request),
-        instance_id,
-        with_logs=False,
-    )
+    shown = await _shown(request, services, instance_id, with_logs=False)
     # Not page(): a poll must not take the flash messages meant for the next full page.
     return Template(template_name="customer/_instance_status.html", context={"shown": shown})
 
