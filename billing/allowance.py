@@ -22,11 +22,12 @@ Rules, per model:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypedDict
 
-from billing.models import EntryState
+from billing.models import EntryState, SupportEntry
 from billing.periods import Period, periods_between
 from plans.model import (
     FlatRate,
@@ -266,19 +267,32 @@ def summarize_range(
     entries: Mapping[Period, Iterable[Work]],
     first: Period,
     last: Period,
+    carried: Sequence[Bucket] = (),
 ) -> list[PeriodSummary]:
-    """Summaries of every period from ``first`` (the plan's start) to ``last``.
+    """Summaries of every period from ``first`` to ``last`` under one set of terms."""
+    return summarize_span(lambda _: terms, entries, first, last, carried)
+
+
+def summarize_span(
+    terms_of: Callable[[Period], Terms],
+    entries: Mapping[Period, Iterable[Work]],
+    first: Period,
+    last: Period,
+    carried: Sequence[Bucket] = (),
+) -> list[PeriodSummary]:
+    """Summaries of every period from ``first`` to ``last``, each under its own terms.
 
     Rolled-over minutes depend on every earlier period, so the periods are folded in
-    order, each one's ``rolled_out`` becoming the next one's ``rolled_in``. Entries of
-    periods outside the range are ignored.
+    order, each one's ``rolled_out`` becoming the next one's ``rolled_in``; ``carried`` is
+    what the period before ``first`` rolled out (kept when it closed). Entries of periods
+    outside the range are ignored.
     """
     summaries: list[PeriodSummary] = []
-    carried: tuple[Bucket, ...] = ()
+    buckets = tuple(carried)
     for period in periods_between(first, last):
-        summary = summarize_period(terms, period, entries.get(period, ()), carried)
+        summary = summarize_period(terms_of(period), period, entries.get(period, ()), buckets)
         summaries.append(summary)
-        carried = summary.rolled_out
+        buckets = summary.rolled_out
     return summaries
 
 
@@ -297,3 +311,20 @@ def cap_exceeded(
 ) -> bool:
     """Whether adding an entry of ``entry_minutes`` would take the period past the cap."""
     return summary.used_minutes + round_minutes(entry_minutes, rounding_of(terms)) > cap_minutes
+
+
+def works_by_period(entries: Iterable[SupportEntry]) -> dict[Period, list[Work]]:
+    """Entries as the arithmetic sees them, grouped by the period that bills them (their
+    own, or the open one a late entry went to)."""
+    grouped: dict[Period, list[Work]] = defaultdict(list)
+    for entry in entries:
+        grouped[Period.parse(entry.billed_period or entry.period)].append(
+            Work(
+                id=entry.id,
+                minutes=entry.minutes,
+                state=entry.state,
+                extra_work=entry.extra_work,
+                corrects_id=entry.corrects_id,
+            )
+        )
+    return grouped

@@ -1,4 +1,14 @@
-"""Sign-up through Stripe Checkout: the customer pays on Stripe's page, the webhook activates."""
+"""Sign-up through Stripe Checkout: the customer pays on Stripe's page, the webhook activates.
+
+Two rules keep the money in one place:
+
+- one Stripe customer per customer, ever: Checkout opens only for a customer Stripe has
+  (made here, under the outbox's own key and parameters, when the outbox has not yet), and
+  is passed ``customer``, so Checkout never makes a second one;
+- the plan's setup fee is a one-time line of the session: Stripe charges it on the
+  subscription's first invoice (https://docs.stripe.com/payments/checkout/...: one-time
+  prices in ``subscription`` mode are added to the first invoice).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +20,12 @@ from stripe.params.checkout import SessionCreateParams
 from billing.context import BillingContext
 from billing.errors import StripeFailure
 from billing.models import Customer, Subscription
+from billing.outbox import CustomerCreate
+from billing.outbox.requests import customer_params
+from billing.repository.outbox import OutboxRepository
 from billing.stripe_catalog import find_prices
 from billing.stripe_client import classify
+from billing.subscriptions import setup_fee
 
 
 async def create_checkout_session(
@@ -41,6 +55,20 @@ async def create_checkout_session(
             line_items.append({"price": fee, "quantity": 1})
         if minutes:  # metered: Stripe counts the quantity from meter events
             line_items.append({"price": minutes})
+        plan = ctx.catalog().get(subscription.plan_id, subscription.plan_version)
+        setup = setup_fee(subscription, plan, ctx.clock())
+        if setup is not None:
+            line_items.append(
+                {
+                    "price_data": {
+                        "currency": setup.currency.lower(),
+                        "unit_amount": setup.amount_minor,
+                        "product_data": {"name": setup.description},
+                    },
+                    "quantity": 1,
+                }
+            )
+        stripe_customer = await ensure_stripe_customer(ctx, client, customer)
         metadata = {
             "dockyard_subscription_id": subscription.id,
             "dockyard_customer_id": customer.id,
@@ -62,10 +90,7 @@ async def create_checkout_session(
         trial_end = subscription.trial_ends_at
         if trial_end is not None and trial_end > ctx.clock():
             params["subscription_data"]["trial_end"] = int(trial_end.timestamp())
-        if customer.stripe_customer_id:
-            params["customer"] = customer.stripe_customer_id
-        else:
-            params["customer_email"] = customer.email
+        params["customer"] = stripe_customer
         session = await client.v1.checkout.sessions.create_async(
             params, {"idempotency_key": f"checkout:{subscription.id}"}
         )
@@ -74,3 +99,25 @@ async def create_checkout_session(
     if not session.url:
         raise StripeFailure("Stripe returned a Checkout Session without a URL", permanent=False)
     return session.url
+
+
+async def ensure_stripe_customer(
+    ctx: BillingContext, client: stripe.StripeClient, customer: Customer
+) -> str:
+    """The customer's Stripe id, creating the customer now if the outbox has not yet.
+
+    Made with the outbox message's key and exactly its parameters, so the two are one
+    request to Stripe (the second is answered from its idempotency cache), and stored
+    before Checkout opens.
+    """
+    if customer.stripe_customer_id:
+        return customer.stripe_customer_id
+    message = CustomerCreate(
+        customer_id=customer.id, email=customer.email, name=customer.name, company=customer.company
+    )
+    params: Any = customer_params(message)
+    created = await client.v1.customers.create_async(params, {"idempotency_key": message.key()})
+    async with ctx.sessions() as session, session.begin():
+        await OutboxRepository(session).set_stripe_customer_id(customer.id, created.id)
+    customer.stripe_customer_id = created.id
+    return created.id

@@ -12,8 +12,8 @@ import stripe
 from billing.cli_runner import run_with
 from billing.context import BillingContext
 from billing.models import OutboxMessage, OutboxState
-from billing.outbox_admin import outbox_messages, retry_dead
-from billing.outbox_sender import OutboxSender
+from billing.outbox.admin import outbox_messages, retry_dead
+from billing.outbox.sender import OutboxSender
 
 T = TypeVar("T")
 

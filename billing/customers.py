@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from billing.context import BillingContext
 from billing.errors import BillingError
 from billing.models import Customer
-from billing.outbox import OutboxKind, enqueue
+from billing.outbox import CustomerCreate, enqueue
 from billing.repository.customers import CustomerRepository
 from plans.currencies import is_known
 
@@ -89,14 +89,12 @@ class Customers:
                 repo.add(customer)
                 await enqueue(
                     session,
-                    kind=OutboxKind.CUSTOMER_CREATE,
-                    key=f"customer.create:{customer.id}",
-                    payload={
-                        "customer_id": customer.id,
-                        "email": customer.email,
-                        "name": customer.name,
-                        "company": customer.company,
-                    },
+                    CustomerCreate(
+                        customer_id=customer.id,
+                        email=customer.email,
+                        name=customer.name,
+                        company=customer.company,
+                    ),
                     now=now,
                 )
         except IntegrityError:

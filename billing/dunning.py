@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from billing.context import BillingContext
+from billing.final_invoice import invoice_at_end
 from billing.models import Subscription, SubscriptionState
-from billing.outbox import OutboxKind, enqueue
+from billing.outbox import SubscriptionCancel, enqueue
 from billing.repository.subscriptions import SubscriptionRepository
 
 BILLING = "billing"  # Subscription.suspension_reason for non-payment
@@ -37,10 +38,18 @@ class Dunning:
     def payment_failed(self, subscription: Subscription, now: datetime) -> bool:
         """An invoice failed: active or trialing → past_due. Returns whether it changed.
 
-        Already past due or suspended: the dunning clock keeps running from the first
-        failure, so a retry that fails again does not extend it.
+        During a manual suspension the debt is remembered (past_due_since), so that
+        resuming puts the subscription into dunning. Already past due or suspended: the
+        dunning clock keeps running from the first failure, so a retry that fails again
+        does not extend it.
         """
-        if subscription.state not in (_State.ACTIVE, _State.TRIALING):
+        state = subscription.state
+        if state == _State.SUSPENDED and subscription.suspension_reason == MANUAL:
+            if subscription.past_due_since is not None:
+                return False
+            subscription.past_due_since = now
+            return True
+        if state not in (_State.ACTIVE, _State.TRIALING):
             return False
         subscription.state = _State.PAST_DUE.value
         subscription.past_due_since = now
@@ -93,11 +102,12 @@ class Dunning:
                     subscription.ended_at = suspended + end_after
                     await enqueue(
                         session,
-                        kind=OutboxKind.SUBSCRIPTION_CANCEL,
-                        key=f"subscription.cancel:{subscription.id}",
-                        payload={"subscription_id": subscription.id},
+                        SubscriptionCancel(
+                            customer_id=subscription.customer_id, subscription_id=subscription.id
+                        ),
                         now=now,
                     )
+                    await invoice_at_end(session, subscription, now)
                     moved = True
                 if moved:
                     changed.append(subscription)

@@ -2,14 +2,16 @@
 and every billable minute leaves through the outbox in the same transaction.
 
 An entry's billable minutes are the difference it makes to the allowance arithmetic
-(``billing.allowance``) over every period from the subscription's start to now, so
-per-entry rounding, rollover and late entries are all accounted for exactly once.
+(``billing.allowance``) over the subscription's open periods, from the minutes the last
+closed one rolled out (``billing.closing``) to now, so per-entry rounding, rollover and
+late entries are all accounted for exactly once, and closed periods never change: an
+entry for one is billed in the first open period, a correction of one as a new line
+priced by the difference it makes to that period alone.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -18,32 +20,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.allowance import (
     PeriodSummary,
     Terms,
-    Work,
     billable_delta,
-    cap_exceeded,
-    summarize_range,
+    round_minutes,
+    rounding_of,
+    summarize_span,
+    works_by_period,
+)
+from billing.closing import (
+    OpenState,
+    PeriodClosing,
+    closed_delta,
+    open_state,
+    summary_from_json,
 )
 from billing.context import BillingContext
 from billing.errors import BillingError, EntryLocked, InvalidTransition, UnknownEntry
-from billing.models import Customer, EntryCategory, EntryState, Subscription, SupportEntry
-from billing.outbox import OutboxKind, enqueue
+from billing.ledger_charges import InvalidEntry, charge, minutes_amount
+from billing.models import EntryCategory, EntryState, Subscription, SupportEntry
 from billing.periods import Period
 from billing.repository.ledger import LedgerRepository
-from plans.model import (
-    FlatRate,
-    HourBank,
-    PerHour,
-    ServiceBilling,
-    ServicePlan,
-    SupportPlan,
-)
-from plans.money import Money
+from billing.terms import terms_in
+from plans.model import FlatRate, PerHour, ServicePlan
+
+__all__ = ["InvalidEntry", "Ledger", "NoSupportSubscription", "minutes_amount"]
 
 MAX_ENTRY_MINUTES = 24 * 60
-
-
-class InvalidEntry(BillingError, ValueError):
-    """A support entry that cannot be recorded as given."""
 
 
 class NoSupportSubscription(BillingError, LookupError):
@@ -79,8 +80,8 @@ class Ledger:
     ) -> SupportEntry:
         """Log time for a customer; billable minutes go to the outbox in the same commit.
 
-        Per-hour plans: an entry that would take the period past the customer's monthly
-        cap waits for approval (state ``pending_approval``) and bills nothing yet.
+        Per-hour plans: an entry that would take the period it is billed in past the
+        customer's monthly cap waits for approval (``pending_approval``), billing nothing.
         """
         now = self.ctx.clock()
         kind = _category(category)
@@ -88,7 +89,7 @@ class Ledger:
         _validate(minutes, note, staff, at, now)
         async with self.ctx.sessions() as session, session.begin():
             repo = LedgerRepository(session)
-            customer = await repo.lock_customer(customer_id)
+            await repo.lock_customer(customer_id)
             subscription, terms = await self._covering(repo, customer_id, kind, at)
             if extra_work and not isinstance(terms, FlatRate):
                 raise InvalidEntry(
@@ -97,12 +98,14 @@ class Ledger:
                 )
             if extra_work and isinstance(terms, FlatRate) and terms.extra_work_rate is None:
                 raise InvalidEntry("this flat-rate plan has no extra_work_rate to bill extra work")
+            state = await open_state(repo, subscription)
             entry = SupportEntry(
                 id=new_entry_id(),
                 customer_id=customer_id,
                 subscription_id=subscription.id,
                 worked_at=at,
                 period=str(Period.of(at)),
+                billed_period=str(_bills_in(Period.of(at), state, now)),
                 minutes=minutes,
                 note=note.strip(),
                 staff=staff.strip(),
@@ -111,37 +114,35 @@ class Ledger:
                 state=EntryState.RECORDED.value,
                 recorded_at=now,
             )
-            others = await repo.subscription_entries(subscription.id, _first(subscription))
-            if isinstance(terms, PerHour):
-                cap = subscription.monthly_cap_minutes or terms.monthly_cap_minutes
-                period = Period.of(at)
-                [current] = summarize_range(terms, _works(others), period, period)
-                # Only the period's own entries matter for its cap, so no rollover to fold.
-                if cap_exceeded(current, minutes, cap, terms):
-                    entry.state = EntryState.PENDING_APPROVAL.value
-                    entry.billable_minutes = 0
-                    repo.add(entry)
-                    return entry
-            await self._bill(repo, session, customer, subscription, terms, entry, others, now)
+            others = await repo.open_entries(subscription.id, str(state.first_open))
+            if await self._over_cap(subscription, state, others, entry, minutes, now):
+                entry.state = EntryState.PENDING_APPROVAL.value
+                entry.billable_minutes = 0
+                repo.add(entry)
+                return entry
+            await self._bill(session, subscription, state, entry, others, now)
             repo.add(entry)
             return entry
 
     async def approve(self, entry_id: str, by: str) -> SupportEntry:
-        """The customer agrees to an entry over their cap: it is billed like any other."""
+        """The customer agrees to an entry over their cap: it is billed like any other, in
+        the first open period if its own has closed meanwhile."""
         now = self.ctx.clock()
         async with self.ctx.sessions() as session, session.begin():
             repo = LedgerRepository(session)
             entry = await self._pending(repo, entry_id, "approve")
-            customer = await repo.lock_customer(entry.customer_id)
-            subscription, terms = await self._subscription_of(repo, entry)
+            await repo.lock_customer(entry.customer_id)
+            subscription = await self._subscription_of(repo, entry)
+            state = await open_state(repo, subscription)
+            entry.billed_period = str(_bills_in(Period.parse(entry.period), state, now))
             others = [
                 e
-                for e in await repo.subscription_entries(subscription.id, _first(subscription))
+                for e in await repo.open_entries(subscription.id, str(state.first_open))
                 if e.id != entry.id
             ]
             entry.state = EntryState.APPROVED.value
             entry.note = f"{entry.note}\n[approved by {by} at {now:%Y-%m-%d %H:%M} UTC]"
-            await self._bill(repo, session, customer, subscription, terms, entry, others, now)
+            await self._bill(session, subscription, state, entry, others, now)
             return entry
 
     async def reject(self, entry_id: str, by: str) -> SupportEntry:
@@ -160,8 +161,11 @@ class Ledger:
     ) -> SupportEntry:
         """Add a visible correction to an entry; the entry itself is never changed.
 
-        The correction joins its original (rounded together) in the original's period, and
-        the difference it makes is billed: more minutes as usual, fewer as a credit.
+        The correction joins its original (rounded together); the difference it makes is
+        billed: more minutes as usual, fewer as a credit. If the original's period has
+        closed, the difference is worked out in that period alone (which stays as it was
+        invoiced) and billed in the first open one. On a per-hour plan, more minutes that
+        would pass the monthly cap wait for the customer's approval like any entry.
         """
         now = self.ctx.clock()
         if isinstance(minutes_delta, bool) or not isinstance(minutes_delta, int):
@@ -177,20 +181,24 @@ class Ledger:
             repo = LedgerRepository(session)
             target = await repo.entry(entry_id)
             original = await repo.entry(target.corrects_id) if target.corrects_id else target
-            customer = await repo.lock_customer(original.customer_id)
-            subscription, terms = await self._subscription_of(repo, original)
-            others = await repo.subscription_entries(subscription.id, _first(subscription))
-            so_far = sum(e.minutes for e in others if original.id in (e.id, e.corrects_id))
+            await repo.lock_customer(original.customer_id)
+            subscription = await self._subscription_of(repo, original)
+            group = await repo.group_of(original.id)
+            so_far = sum(e.minutes for e in group)
             if so_far + minutes_delta < 0:
                 raise InvalidEntry(
                     f"entry {original.id} has {so_far} minutes; it cannot lose {-minutes_delta}"
                 )
+            state = await open_state(repo, subscription)
             correction = SupportEntry(
                 id=new_entry_id(),
                 customer_id=original.customer_id,
                 subscription_id=original.subscription_id,
                 worked_at=original.worked_at,
                 period=original.period,
+                billed_period=str(
+                    _bills_in(Period.parse(original.billed_period or original.period), state, now)
+                ),
                 minutes=minutes_delta,
                 note=note.strip(),
                 staff=staff.strip(),
@@ -200,15 +208,29 @@ class Ledger:
                 corrects_id=original.id,
                 recorded_at=now,
             )
-            await self._bill(repo, session, customer, subscription, terms, correction, others, now)
+            others = await repo.open_entries(subscription.id, str(state.first_open))
+            rounding = rounding_of(
+                self._terms(subscription, Period.parse(correction.billed_period or ""), now)
+            )
+            added = round_minutes(so_far + minutes_delta, rounding) - round_minutes(
+                so_far, rounding
+            )
+            if added > 0 and await self._over_cap(
+                subscription, state, others, correction, added, now
+            ):
+                correction.state = EntryState.PENDING_APPROVAL.value
+                correction.billable_minutes = 0
+                repo.add(correction)
+                return correction
+            await self._bill(session, subscription, state, correction, others, now)
             repo.add(correction)
             return correction
 
     async def mark_billed(self, period: Period | str) -> int:
-        """Lock every entry on the invoices of ``period``; returns how many were locked."""
-        name = str(period if isinstance(period, Period) else Period.parse(period))
-        async with self.ctx.sessions() as session, session.begin():
-            return await LedgerRepository(session).mark_billed(name)
+        """Close ``period`` for every subscription with it open, as Stripe's invoice
+        webhooks do; returns how many entries were locked."""
+        name = period if isinstance(period, Period) else Period.parse(period)
+        return await PeriodClosing(self.ctx).close_period(name, "closed by hand")
 
     # -- reading ---------------------------------------------------------------------
 
@@ -218,7 +240,8 @@ class Ledger:
         period: Period | None = None,
         category: EntryCategory | str = EntryCategory.SUPPORT,
     ) -> PeriodSummary:
-        """The allowance of a customer's plan in ``period`` (default: the current one)."""
+        """The allowance of a customer's plan in ``period`` (default: the current one): as
+        it was closed, or as it stands."""
         now = self.ctx.clock()
         wanted = period or Period.of(now)
         kind = _category(category)
@@ -227,10 +250,21 @@ class Ledger:
             await repo.customer(customer_id)
             # The subscription in force at the period's last moment (so far), or its first.
             at = max(wanted.start, min(now, wanted.end - timedelta(microseconds=1)))
-            subscription, terms = await self._covering(repo, customer_id, kind, at)
-            first = Period.of(subscription.started_at)
-            entries = await repo.subscription_entries(subscription.id, str(first))
-            return summarize_range(terms, _works(entries), min(first, wanted), wanted)[-1]
+            subscription, _ = await self._covering(repo, customer_id, kind, at)
+            closed = await repo.closed(subscription.id, str(wanted))
+            if closed is not None:
+                return summary_from_json(closed.summary)
+            state = await open_state(repo, subscription)
+            entries = await repo.open_entries(subscription.id, str(state.first_open))
+            first = min(state.first_open, wanted)
+            return self._span(subscription, state, entries, first, wanted, now)[-1]
+
+    async def closed_summaries(self, period: Period) -> dict[str, PeriodSummary]:
+        """Every subscription's summary of a closed ``period``, by subscription id: one
+        read of what closing stored, however many entries and months lie behind it."""
+        async with self.ctx.sessions() as session:
+            rows = await LedgerRepository(session).closed_in(str(period))
+        return {row.subscription_id: summary_from_json(row.summary) for row in rows}
 
     async def entries(self, customer_id: str, period: Period | None = None) -> list[SupportEntry]:
         """A customer's entries of ``period`` (default: the current one), as worked."""
@@ -267,31 +301,22 @@ class Ledger:
                 continue
             if subscription.ended_at is not None and subscription.ended_at <= at:
                 continue
-            if subscription.plan_id not in catalog:
+            held = terms_in(catalog, subscription, Period.of(at), at)
+            if held is None:
                 continue
-            plan = catalog.version_for_holder(
-                subscription.plan_id, subscription.plan_version, at.date()
-            )
-            if category is EntryCategory.SUPPORT and isinstance(plan, SupportPlan):
-                return subscription, plan.terms
-            if isinstance(plan, ServicePlan) and plan.terms.category.value == category.value:
-                return subscription, plan.terms
+            plan = catalog.get(held.plan_id, held.plan_version)
+            sells = plan.terms.category.value if isinstance(plan, ServicePlan) else "support"
+            if sells == category.value:
+                return subscription, held.terms
         raise NoSupportSubscription(customer_id, category, at)
 
-    async def _subscription_of(
-        self, repo: LedgerRepository, entry: SupportEntry
-    ) -> tuple[Subscription, Terms]:
+    async def _subscription_of(self, repo: LedgerRepository, entry: SupportEntry) -> Subscription:
         subscription = (
             await repo.subscription(entry.subscription_id) if entry.subscription_id else None
         )
         if subscription is None:
             raise InvalidEntry(f"entry {entry.id} is not counted on any subscription")
-        plan = self.ctx.catalog().version_for_holder(
-            subscription.plan_id, subscription.plan_version, entry.worked_at.date()
-        )
-        if not isinstance(plan, SupportPlan | ServicePlan):
-            raise InvalidEntry(f"entry {entry.id} counts on {plan.id}, which sells no time")
-        return subscription, plan.terms
+        return subscription
 
     async def _pending(self, repo: LedgerRepository, entry_id: str, verb: str) -> SupportEntry:
         entry = await repo.entry(entry_id, lock=True)
@@ -304,128 +329,83 @@ class Ledger:
             )
         return entry
 
+    def _terms(self, subscription: Subscription, period: Period, now: datetime) -> Terms:
+        held = terms_in(self.ctx.catalog(), subscription, period, now)
+        if held is None:
+            raise InvalidEntry(
+                f"subscription {subscription.id} ({subscription.plan_id}) sells no time in {period}"
+            )
+        return held.terms
+
+    def _span(
+        self,
+        subscription: Subscription,
+        state: OpenState,
+        entries: Sequence[SupportEntry],
+        first: Period,
+        last: Period,
+        now: datetime,
+    ) -> list[PeriodSummary]:
+        """Open periods ``first``..``last`` summed, each under the terms held in it.
+
+        Corrections of entries in closed periods are left out: their difference was worked
+        out in the closed period and billed as its own line (``_closed_delta``).
+        """
+        ids = {e.id for e in entries}
+        own = [e for e in entries if e.corrects_id is None or e.corrects_id in ids]
+        works = works_by_period(own)
+        carried = state.carried if first == state.first_open else ()
+        return summarize_span(
+            lambda p: self._terms(subscription, p, now), works, first, last, carried
+        )
+
+    async def _over_cap(
+        self,
+        subscription: Subscription,
+        state: OpenState,
+        others: Sequence[SupportEntry],
+        entry: SupportEntry,
+        minutes: int,
+        now: datetime,
+    ) -> bool:
+        """Whether ``minutes`` more would take a per-hour period past the monthly cap."""
+        period = Period.parse(entry.billed_period or entry.period)
+        terms = self._terms(subscription, period, now)
+        if not isinstance(terms, PerHour):
+            return False
+        cap = subscription.monthly_cap_minutes or terms.monthly_cap_minutes
+        [current] = self._span(subscription, state, others, period, period, now)[-1:]
+        rounded = round_minutes(minutes, rounding_of(terms))
+        return current.used_minutes + rounded > cap
+
     async def _bill(
         self,
-        repo: LedgerRepository,
         session: AsyncSession,
-        customer: Customer,
         subscription: Subscription,
-        terms: Terms,
+        state: OpenState,
         entry: SupportEntry,
         others: Sequence[SupportEntry],
         now: datetime,
     ) -> None:
         """Work out what ``entry`` adds to the bill and put it in the outbox."""
-        period = Period.parse(entry.period)
-        first = Period.of(subscription.started_at)
-        last = max(Period.of(now), period)
-        before = summarize_range(terms, _works(others), min(first, period), last)
-        after = summarize_range(terms, _works([*others, entry]), min(first, period), last)
-        delta = billable_delta(before, after)
+        repo = LedgerRepository(session)
+        invoice = Period.parse(entry.billed_period or entry.period)
+        if entry.corrects_id is not None and not any(e.id == entry.corrects_id for e in others):
+            delta = await closed_delta(repo, self.ctx.catalog(), subscription, entry)
+        else:
+            last = max(Period.of(now), invoice)
+            before = self._span(subscription, state, others, state.first_open, last, now)
+            after = self._span(subscription, state, [*others, entry], state.first_open, last, now)
+            delta = billable_delta(before, after)
         entry.billable_minutes = delta
-
-        invoice = await self._invoice_period(repo, period, now)
-        if invoice != period:
-            entry.billed_period = str(invoice)  # late: visibly on a later invoice
-        if delta == 0:
-            return
-        rate = _rate(terms, subscription, self.ctx)
-        metered = isinstance(terms, HourBank | PerHour)
-        if metered and delta > 0:
-            # Stripe sums meter events per its own billing period: a late entry is
-            # timestamped now so it lands on the next invoice, not on a closed one.
-            moment = entry.worked_at if invoice == period else now
-            await enqueue(
-                session,
-                kind=OutboxKind.METER_EVENT,
-                key=f"meter:{entry.id}",
-                payload={
-                    "customer_id": customer.id,
-                    "entry_id": entry.id,
-                    "minutes": delta,
-                    "timestamp": int(moment.timestamp()),
-                },
-                now=now,
-            )
-            return
-        what = "credit for correction" if delta < 0 else "support"
-        if entry.category != EntryCategory.SUPPORT.value:
-            what = f"{entry.category.replace('_', ' ')} ({what})" if delta < 0 else entry.category
-        late = f", billed on the {invoice} invoice" if invoice != period else ""
-        await enqueue(
-            session,
-            kind=OutboxKind.INVOICE_ITEM,
-            key=f"invoice_item:{entry.id}",
-            payload={
-                "customer_id": customer.id,
-                "entry_id": entry.id,
-                "amount_minor": minutes_amount(delta, rate.minor),
-                "currency": rate.currency,
-                "description": (
-                    f"{what.replace('_', ' ').capitalize()}: {entry.note.splitlines()[0]}"
-                    f" ({delta} min, period {period}{late})"
-                ),
-                "period": str(invoice),
-            },
-            now=now,
-        )
-
-    async def _invoice_period(
-        self, repo: LedgerRepository, period: Period, now: datetime
-    ) -> Period:
-        """The invoice an entry of ``period`` goes on: its own, or the next still open."""
-        if not await repo.period_billed(str(period)):
-            return period
-        invoice = max(Period.of(now), period.next())
-        while await repo.period_billed(str(invoice)):
-            invoice = invoice.next()
-        return invoice
+        terms = self._terms(subscription, invoice, now)
+        await charge(self.ctx, session, subscription, terms, entry, delta, now)
 
 
-def minutes_amount(minutes: int, hourly_minor: int) -> int:
-    """``minutes`` at an hourly rate, in minor units.
-
-    Exact whenever the rate divides (15 minutes at 85.00 is 21.25). Otherwise rounded
-    half up, away from zero, so a credit mirrors the charge it undoes.
-    """
-    magnitude, remainder = divmod(abs(minutes) * hourly_minor, 60)
-    if remainder * 2 >= 60:
-        magnitude += 1
-    return magnitude if minutes >= 0 else -magnitude
-
-
-def _rate(terms: Terms, subscription: Subscription, ctx: BillingContext) -> Money:
-    if isinstance(terms, HourBank):
-        return terms.overage_rate
-    if isinstance(terms, PerHour):
-        return terms.hourly_rate
-    if isinstance(terms, FlatRate):
-        if terms.extra_work_rate is None:
-            raise InvalidEntry("this flat-rate plan has no extra_work_rate")
-        return terms.extra_work_rate
-    if terms.billing is ServiceBilling.PER_HOUR:
-        plan = ctx.catalog().get(subscription.plan_id, subscription.plan_version)
-        return plan.pricing.amount  # a per-hour service's price is its hourly rate
-    raise InvalidEntry(f"plan {subscription.plan_id} is a package: its time is not billed")
-
-
-def _works(entries: Sequence[SupportEntry]) -> dict[Period, list[Work]]:
-    grouped: dict[Period, list[Work]] = defaultdict(list)
-    for entry in entries:
-        grouped[Period.parse(entry.period)].append(
-            Work(
-                id=entry.id,
-                minutes=entry.minutes,
-                state=entry.state,
-                extra_work=entry.extra_work,
-                corrects_id=entry.corrects_id,
-            )
-        )
-    return grouped
-
-
-def _first(subscription: Subscription) -> str:
-    return str(Period.of(subscription.started_at))
+def _bills_in(own: Period, state: OpenState, now: datetime) -> Period:
+    """The period whose invoice carries work of ``own``: its own while open, else the
+    running one (logged late: shown as such on the invoice line)."""
+    return own if own >= state.first_open else max(Period.of(now), state.first_open)
 
 
 def _category(value: EntryCategory | str) -> EntryCategory:

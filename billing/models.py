@@ -88,6 +88,9 @@ class Subscription(Base):
     # Per-hour support: the customer may set a cap below the plan's.
     monthly_cap_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # When Stripe's subscription came to exist (sent by the outbox, or made by Checkout):
+    # usage stamped before it would count on nothing.
+    stripe_linked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
     # The instance the portal runs for a hosting subscription (opaque to billing).
     instance_ref: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC())
@@ -100,6 +103,7 @@ class SupportEntry(Base):
     __table_args__ = (
         Index("ix_support_entries_subscription_period", "subscription_id", "period"),
         Index("ix_support_entries_billed_period", "billed_period"),
+        Index("ix_support_entries_subscription_bills_in", "subscription_id", "billed_period"),
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -116,17 +120,51 @@ class SupportEntry(Base):
     extra_work: Mapped[bool] = mapped_column(default=False)  # flat rate: agreed, so billed
     state: Mapped[str] = mapped_column(String(20))
     corrects_id: Mapped[str | None] = mapped_column(ForeignKey("support_entries.id"), default=None)
-    billed_period: Mapped[str | None] = mapped_column(String(7), default=None)  # invoice it went on
+    # The period whose invoice carries it: its own, or (logged late, after Stripe closed
+    # that one) the first still open. Its allowance is that period's.
+    billed_period: Mapped[str | None] = mapped_column(String(7), default=None)
     billable_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
     recorded_at: Mapped[datetime] = mapped_column(DateTimeUTC())
 
 
+class ClosedPeriod(Base):
+    """A subscription's support period once Stripe invoiced it: its summary, kept.
+
+    Closed when Stripe's cycle invoice for it is created (webhook) or its finalisation grace
+    has passed; from then on nothing changes it. Entries for it that come later are billed
+    in the first open period, and the next period starts from the minutes rolled out here.
+    """
+
+    __tablename__ = "closed_periods"
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    plan_id: Mapped[str] = mapped_column(String(64))  # the terms it was summed under
+    plan_version: Mapped[int] = mapped_column(Integer)
+    # billing.allowance.PeriodSummary as JSON (billing.periods_closing writes and reads it).
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    billable_minutes: Mapped[int] = mapped_column(Integer)
+    closed_at: Mapped[datetime] = mapped_column(DateTimeUTC())
+    closed_by: Mapped[str] = mapped_column(String(80))  # "invoice in_...", or "grace period"
+
+
 class OutboxMessage(Base):
+    """One Stripe mutation (billing.outbox.messages), in its customer's ordered stream."""
+
     __tablename__ = "stripe_outbox"
-    __table_args__ = (Index("ix_stripe_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_stripe_outbox_due", "state", "next_attempt_at"),
+        # "Is an earlier message of this customer still unsent?" for every due row.
+        Index("ix_stripe_outbox_stream", "customer_id", "state", "id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(48))  # e.g. "meter_event", "subscription.create"
+    # The stream: a customer's messages are sent in id order, one at a time.
+    customer_id: Mapped[str] = mapped_column(String(32), default="", server_default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The exact Stripe request, fixed at the first attempt and resent as is on every retry
+    # (Stripe refuses an idempotency key reused with other parameters).
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,9 +1,12 @@
-"""Calendar months in UTC, and plan fees over spans of them, exactly (minor units)."""
+"""Calendar months in UTC, and a plan's price per month, exactly (minor units).
+
+What Stripe invoices over a span of time follows its billing cycles:
+billing/reconcile/expected_cycles.py.
+"""
 
 from __future__ import annotations
 
 import calendar
-import math
 from datetime import datetime
 from fractions import Fraction
 
@@ -36,20 +39,3 @@ def monthly_price(plan: Plan) -> Fraction:
             f"plan {plan.id!r} is billed per {plan.pricing.interval}, not per period"
         )
     return Fraction(plan.pricing.amount.minor, months)
-
-
-def fees_between(plan: Plan, start: datetime, end: datetime) -> int:
-    """The plan's fees for [start, end) in minor units: whole months at the monthly price,
-    partial months by the share of the month they cover, rounded half up once at the end."""
-    per_month = monthly_price(plan)
-    total = Fraction(0)
-    cursor = month_start(start)
-    while cursor < end:
-        following = add_months(cursor, 1)
-        covered = min(end, following) - max(start, cursor)
-        if covered.total_seconds() > 0:
-            total += per_month * Fraction(
-                int(covered.total_seconds()), int((following - cursor).total_seconds())
-            )
-        cursor = following
-    return math.floor(total + Fraction(1, 2))

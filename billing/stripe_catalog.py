@@ -103,6 +103,11 @@ def _metered_rate(plan: Plan) -> tuple[int, int] | None:
     return None
 
 
+def is_metered(plan: Plan) -> bool:
+    """Whether the plan's Stripe subscription carries a price on the support meter."""
+    return _metered_rate(plan) is not None
+
+
 def _increment_price(rate_minor: int, increment: int) -> tuple[int | None, Decimal | None]:
     """The price of one increment: whole minor units when exact, else a 12-place decimal."""
     whole, remainder = divmod(rate_minor * increment, 60)

@@ -23,8 +23,9 @@ from billing.dunning import BILLING, MANUAL, Dunning
 from billing.errors import UnknownSubscription
 from billing.models import Subscription, SubscriptionState
 from billing.repository.customers import CustomerRepository
+from billing.repository.invoices import InvoiceRepository
 from billing.repository.subscriptions import SubscriptionRepository
-from billing.subscriptions import end_subscription
+from billing.subscriptions import commitment_end, end_subscription
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +105,36 @@ async def activate_from_checkout(
         subscription.state = target.value
         if target is _State.PAST_DUE:
             subscription.past_due_since = now
-    # Stripe's checkout decides the trial (None: it started without one).
+    # Stripe's checkout decides the trial (None: it started without one), and so when
+    # the commitment starts.
     subscription.trial_ends_at = trial_end
+    plan = ctx.catalog().get(subscription.plan_id, subscription.plan_version)
+    subscription.commitment_ends_at = commitment_end(plan, subscription.started_at, trial_end)
     return True
+
+
+async def _still_owed(session: AsyncSession, subscription: Subscription) -> bool:
+    """Whether an invoice of the subscription is still open and unpaid (our copies,
+    billing.invoices): paying one invoice, say an upgrade's proration, settles no other."""
+    unpaid = await InvoiceRepository(session).unpaid_of_subscription(subscription.id)
+    if unpaid:
+        log.info(
+            "subscription %s still owes invoice(s) %s: dunning goes on",
+            subscription.id,
+            ", ".join(unpaid),
+        )
+    return bool(unpaid)
 
 
 async def mark_invoice_paid(
     ctx: BillingContext, session: AsyncSession, stripe_subscription_id: str, now: datetime
 ) -> bool:
-    """``invoice.paid``: ends dunning and lifts a billing suspension (never a manual one)."""
+    """``invoice.paid``: once no invoice of the subscription is left unpaid, ends dunning
+    and lifts a billing suspension (never a manual one)."""
     subscription = await _by_stripe_id(session, stripe_subscription_id)
-    return subscription is not None and Dunning(ctx).paid(subscription, now)
+    if subscription is None or await _still_owed(session, subscription):
+        return False
+    return Dunning(ctx).paid(subscription, now)
 
 
 async def mark_invoice_failed(
@@ -160,16 +180,24 @@ async def mirror_subscription(
         subscription.period_start = current_period_start
         subscription.period_end = current_period_end
         changed = True
-    return _mirror_standing(ctx, subscription, target, now) or changed
+    return await _mirror_standing(ctx, session, subscription, target, now) or changed
 
 
-def _mirror_standing(
-    ctx: BillingContext, subscription: Subscription, target: SubscriptionState, now: datetime
+async def _mirror_standing(
+    ctx: BillingContext,
+    session: AsyncSession,
+    subscription: Subscription,
+    target: SubscriptionState,
+    now: datetime,
 ) -> bool:
     state = subscription.state
     dunning = Dunning(ctx)
     if target in (_State.ACTIVE, _State.TRIALING):
         if state in (_State.PAST_DUE, _State.SUSPENDED):
+            # Stripe's status follows the latest invoice: a paid proration says "active"
+            # while an older renewal is still unpaid.
+            if await _still_owed(session, subscription):
+                return False
             return dunning.paid(subscription, now)
         if state != target:  # pending → started, or a trial ended early in Stripe
             subscription.state = target.value

@@ -8,30 +8,42 @@ same transaction. Rules worth knowing:
 
 - an upgrade (a higher price per month) applies at once, prorated; a downgrade waits for
   the period end, and during a commitment for the first period end after it;
-- cancelling during a commitment follows the plan's ``early_cancellation``: end_of_term
-  ends it when the commitment does; pay_remaining and fee end it at the period end and
-  invoice the remaining months' fees or the fee.
+- a commitment runs from the end of the trial (from the start without one);
+- a cancellation ends the service when what is paid runs out (:func:`paid_through`: the
+  Stripe billing cycle already invoiced, a year for a yearly price), a trial at its end.
+  During a commitment the plan's ``early_cancellation`` decides: end_of_term ends it when
+  the commitment does; pay_remaining invoices the committed time after the paid-through
+  date; fee invoices the fee, capped at that. Leaving early never costs more than staying.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.context import BillingContext
 from billing.dunning import MANUAL, standing_state
 from billing.errors import BillingError, InvalidTransition
+from billing.final_invoice import invoice_at_end, invoice_if_nothing_will
 from billing.models import Subscription, SubscriptionState
-from billing.months import add_months, epoch, fees_between, monthly_price
-from billing.outbox import OutboxKind, enqueue
+from billing.months import add_months, epoch, monthly_price
+from billing.outbox import (
+    InvoiceItem,
+    SubscriptionCancel,
+    SubscriptionCreate,
+    SubscriptionUpdate,
+    enqueue,
+)
 from billing.periods import Period
+from billing.reconcile.expected_cycles import Cycle, cycles
 from billing.repository.customers import CustomerRepository
 from billing.repository.subscriptions import SubscriptionRepository
-from plans import Plan, SupportPlan
+from billing.stripe_catalog import is_metered
+from plans import Plan
 from plans.model import EarlyCancellation
 
 _State = SubscriptionState
@@ -50,6 +62,49 @@ def current_period_end(subscription: Subscription, now: datetime) -> datetime:
     return max(subscription.period_end, Period.of(now).end)
 
 
+def commitment_end(
+    plan: Plan, started_at: datetime, trial_ends_at: datetime | None
+) -> datetime | None:
+    """When the plan's commitment ends, if it has one: it runs from the end of the trial
+    (a trial is free to leave), from the start without one."""
+    commitment = plan.pricing.commitment
+    if commitment is None:
+        return None
+    begins = started_at if trial_ends_at is None else max(started_at, trial_ends_at)
+    return add_months(begins, commitment.months)
+
+
+def _billing_cycles(subscription: Subscription, plan: Plan, until: datetime) -> list[Cycle]:
+    """Stripe's cycles of the subscription that start before ``until``, at ``plan``'s
+    interval (none for a plan without a recurring fee)."""
+    months = plan.pricing.interval.months
+    if months == 0:
+        return []
+    return cycles(subscription.started_at, subscription.trial_ends_at, months, until)
+
+
+def paid_through(subscription: Subscription, plan: Plan, now: datetime) -> datetime:
+    """The end of the Stripe billing cycle running at ``now``.
+
+    Stripe invoices each cycle's fee at its start, so this is how far the customer has paid:
+    the next 1st for a monthly price, the anniversary of the cycle for a yearly one, the
+    trial's end during a trial.
+    """
+    running = _billing_cycles(subscription, plan, now + timedelta(microseconds=1))
+    return running[-1].end if running else current_period_end(subscription, now)
+
+
+def _fees_between(subscription: Subscription, plan: Plan, start: datetime, end: datetime) -> int:
+    """What Stripe invoices for the cycles in [start, end) (``start`` a cycle boundary), had
+    the subscription been set to end at ``end``: the cycle it ends in prorated there."""
+    price = plan.pricing.amount.minor
+    return sum(
+        replace(cycle, end=min(cycle.end, end)).charge(price)
+        for cycle in _billing_cycles(subscription, plan, end)
+        if cycle.start >= start
+    )
+
+
 def end_subscription(subscription: Subscription, at: datetime) -> None:
     """The subscription is over from ``at``: cancelled, nothing scheduled any more."""
     subscription.state = _State.CANCELLED.value
@@ -57,6 +112,25 @@ def end_subscription(subscription: Subscription, at: datetime) -> None:
     subscription.cancel_at = at
     subscription.next_plan_id = None
     subscription.next_plan_version = None
+
+
+def setup_fee(subscription: Subscription, plan: Plan, now: datetime) -> InvoiceItem | None:
+    """The plan's setup fee, charged once on the subscription's first invoice; None if free.
+
+    Orders through Checkout carry it as a one-time line of the session instead
+    (billing.checkout), so it is queued only for subscriptions the outbox creates.
+    """
+    fee = plan.pricing.setup_fee
+    if fee is None or fee.is_zero:
+        return None
+    return InvoiceItem(
+        customer_id=subscription.customer_id,
+        entry_id=f"setup:{subscription.id}",
+        amount_minor=fee.minor,
+        currency=fee.currency,
+        description=f"Setup fee: {plan.name}",
+        period=str(Period.of(now)),
+    )
 
 
 def new_subscription_id() -> str:
@@ -77,32 +151,40 @@ class CancellationTerms:
 def cancellation_terms(subscription: Subscription, plan: Plan, now: datetime) -> CancellationTerms:
     """The rules of :meth:`Subscriptions.cancel` as a preview: one place decides both.
 
-    Outside a commitment it ends at the period end. During one, the plan's
-    early_cancellation decides: end_of_term → at the commitment's end, nothing charged;
-    pay_remaining → at the period end, the remaining months' fees charged; fee → at the
-    period end, the early-cancellation fee charged.
+    It ends at the paid-through date, nothing charged: during a trial (its end; the
+    commitment has not begun) and outside a commitment. During one, the plan's
+    early_cancellation decides: end_of_term → at the commitment's end (at the paid-through
+    date if that is later), nothing charged; pay_remaining → at the paid-through date, the
+    fees for the committed time after it charged; fee → at the paid-through date, the fee
+    charged, but never more than pay_remaining would charge, so that the fees paid plus the
+    fee never exceed what the whole commitment costs.
     """
-    commitment = plan.pricing.commitment
-    committed_until = subscription.commitment_ends_at
-    period_end = current_period_end(subscription, now)
+    ends_at = paid_through(subscription, plan, now)
     currency = plan.pricing.currency
-    if committed_until is None or now >= committed_until:
-        return CancellationTerms(period_end, None, 0, currency, "")
+    committed_until = subscription.commitment_ends_at
+    trial_ends = subscription.trial_ends_at
+    in_trial = trial_ends is not None and now < trial_ends
+    if in_trial or committed_until is None or now >= committed_until:
+        return CancellationTerms(ends_at, None, 0, currency, "")
+    commitment = plan.pricing.commitment
     policy = commitment.early_cancellation if commitment else EarlyCancellation.END_OF_TERM
     if policy is EarlyCancellation.END_OF_TERM:
-        return CancellationTerms(committed_until, policy, 0, currency, "")
+        # Stopping before the paid-through date would refund nothing: a year paid is kept.
+        return CancellationTerms(max(committed_until, ends_at), policy, 0, currency, "")
+    remaining = _fees_between(subscription, plan, ends_at, committed_until)
     if policy is EarlyCancellation.PAY_REMAINING:
-        # The current period is invoiced already; the rest of the term is owed.
-        amount = fees_between(plan, period_end, committed_until)
+        amount = remaining
         description = (
-            f"{plan.name}: remaining commitment {period_end:%Y-%m-%d} to {committed_until:%Y-%m-%d}"
+            f"{plan.name}: remaining commitment {ends_at:%Y-%m-%d} to {committed_until:%Y-%m-%d}"
         )
-    elif commitment is not None and commitment.early_cancellation_fee is not None:
-        amount = commitment.early_cancellation_fee.minor
-        description = f"{plan.name}: early cancellation fee"
     else:
-        amount, description = 0, ""
-    return CancellationTerms(period_end, policy, max(amount, 0), currency, description)
+        fee = commitment.early_cancellation_fee if commitment else None
+        amount = min(fee.minor if fee is not None else 0, remaining)
+        description = f"{plan.name}: early cancellation fee"
+        if fee is not None and amount < fee.minor:
+            description += f", capped at the remaining commitment to {committed_until:%Y-%m-%d}"
+    amount = max(amount, 0)
+    return CancellationTerms(ends_at, policy, amount, currency, description if amount else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +238,6 @@ class Subscriptions:
         plan = self._plan(plan_id, plan_version, now)
         pricing = plan.pricing
         trial_ends = add_months(now, pricing.trial_months) if pricing.trial_months else None
-        commitment = pricing.commitment
         pending = self.ctx.stripe.enabled and stripe_checkout
         if pending:
             state = _State.PENDING
@@ -166,6 +247,8 @@ class Subscriptions:
             customer = await CustomerRepository(session).get(customer_id)
             if customer.currency != pricing.currency:
                 raise CurrencyMismatch(customer.currency, plan)
+            if is_metered(plan):
+                await self._one_metered_at_a_time(session, customer_id, plan)
             subscription = Subscription(
                 id=new_subscription_id(),
                 customer_id=customer.id,
@@ -174,7 +257,7 @@ class Subscriptions:
                 state=state.value,
                 started_at=now,
                 trial_ends_at=trial_ends,
-                commitment_ends_at=add_months(now, commitment.months) if commitment else None,
+                commitment_ends_at=commitment_end(plan, now, trial_ends),
                 period_start=Period.of(now).start,
                 period_end=Period.of(now).end,
                 created_at=now,
@@ -183,35 +266,37 @@ class Subscriptions:
             if not pending:
                 await enqueue(
                     session,
-                    kind=OutboxKind.SUBSCRIPTION_CREATE,
-                    key=f"subscription.create:{subscription.id}",
-                    payload={
-                        "subscription_id": subscription.id,
-                        "customer_id": customer.id,
-                        "plan_id": plan.id,
-                        "plan_version": plan.version,
-                        "trial_end": epoch(trial_ends),
-                        "support_plan": isinstance(plan, SupportPlan),
-                    },
+                    SubscriptionCreate(
+                        customer_id=customer.id,
+                        subscription_id=subscription.id,
+                        plan_id=plan.id,
+                        plan_version=plan.version,
+                        trial_end=epoch(trial_ends),
+                    ),
                     now=now,
                 )
-                if pricing.setup_fee is not None and not pricing.setup_fee.is_zero:
-                    # Charged once, on the subscription's first invoice.
-                    await enqueue(
-                        session,
-                        kind=OutboxKind.INVOICE_ITEM,
-                        key=f"invoice_item:setup:{subscription.id}",
-                        payload={
-                            "customer_id": customer.id,
-                            "entry_id": f"setup:{subscription.id}",
-                            "amount_minor": pricing.setup_fee.minor,
-                            "currency": pricing.setup_fee.currency,
-                            "description": f"Setup fee: {plan.name}",
-                            "period": str(Period.of(now)),
-                        },
-                        now=now,
-                    )
+                fee = setup_fee(subscription, plan, now)
+                if fee is not None:
+                    await enqueue(session, fee, now=now)
         return subscription
+
+    async def _one_metered_at_a_time(
+        self, session: AsyncSession, customer_id: str, plan: Plan
+    ) -> None:
+        """A Stripe meter sums a customer's events for every metered price on it, so two
+        metered subscriptions running at once would bill the same minutes twice
+        (https://docs.stripe.com/billing/subscriptions/usage-based/meters): refuse a
+        second one while the first runs; switching support plans is a plan change."""
+        catalog = self.ctx.catalog()
+        for held in await SubscriptionRepository(session).find(customer_id):
+            if held.state in (_State.CANCELLED, _State.PENDING) or held.plan_id not in catalog:
+                continue
+            if is_metered(catalog.get(held.plan_id, held.plan_version)):
+                raise InvalidTransition(
+                    f"customer {customer_id} already has {held.plan_id} ({held.id}), billed by"
+                    f" the minute on the same meter as {plan.id}: change that subscription's"
+                    " plan instead, or subscribe once it has ended"
+                )
 
     # -- changing plans -----------------------------------------------------------------
 
@@ -280,12 +365,10 @@ class Subscriptions:
     async def cancel(self, subscription_id: str, *, immediately: bool = False) -> Subscription:
         """Cancel a subscription.
 
-        Outside a commitment it ends at the period end. During one, the plan's
-        early_cancellation decides: end_of_term → at the commitment's end; pay_remaining
-        → at the period end, with the remaining months' fees invoiced; fee → at the period
-        end, with the early-cancellation fee invoiced. ``immediately`` (an operator's
-        decision) ends it now; pay_remaining and fee are still invoiced, end_of_term is
-        waived. Cancelling again while a cancellation is scheduled changes nothing.
+        When and at what charge follow :func:`cancellation_terms` (what the portal shows
+        before the customer confirms). ``immediately`` (an operator's decision) ends it
+        now; pay_remaining and fee are still invoiced, end_of_term is waived. Cancelling
+        again while a cancellation is scheduled changes nothing.
         """
         now = self.ctx.clock()
         async with self.ctx.sessions() as session, session.begin():
@@ -306,16 +389,21 @@ class Subscriptions:
                 end_subscription(subscription, now)
                 await enqueue(
                     session,
-                    kind=OutboxKind.SUBSCRIPTION_CANCEL,
-                    key=f"subscription.cancel:{subscription.id}",
-                    payload={"subscription_id": subscription.id},
+                    SubscriptionCancel(
+                        customer_id=subscription.customer_id, subscription_id=subscription.id
+                    ),
                     now=now,
                 )
+                await invoice_at_end(session, subscription, now)
                 return subscription
             subscription.cancel_at = terms.ends_at
             subscription.next_plan_id = None
             subscription.next_plan_version = None
             await self._enqueue_update(session, subscription, proration="none", now=now)
+            if terms.charge_minor > 0:  # owed now; no cycle invoice may come to carry it
+                await invoice_if_nothing_will(
+                    session, subscription.customer_id, f"cancel-{subscription.id}", now
+                )
         return subscription
 
     async def _charge_early_cancellation(
@@ -328,16 +416,14 @@ class Subscriptions:
         entry_id = f"cancel-{subscription.id}"
         await enqueue(
             session,
-            kind=OutboxKind.INVOICE_ITEM,
-            key=f"invoice_item:{entry_id}",
-            payload={
-                "customer_id": subscription.customer_id,
-                "entry_id": entry_id,
-                "amount_minor": terms.charge_minor,
-                "currency": terms.currency,
-                "description": terms.charge_description,
-                "period": f"{now:%Y-%m}",
-            },
+            InvoiceItem(
+                customer_id=subscription.customer_id,
+                entry_id=entry_id,
+                amount_minor=terms.charge_minor,
+                currency=terms.currency,
+                description=terms.charge_description,
+                period=f"{now:%Y-%m}",
+            ),
             now=now,
         )
 
@@ -403,6 +489,7 @@ class Subscriptions:
             if cancel_at is not None and cancel_at <= now and cancel_at <= period_end:
                 end_subscription(subscription, cancel_at)
                 note("cancelled", cancel_at)
+                await invoice_at_end(session, subscription, now)
             elif (
                 subscription.state == _State.TRIALING
                 and trial_ends is not None
@@ -416,6 +503,7 @@ class Subscriptions:
                 subscription.period_end = Period.of(period_end).end
                 note(f"period {period_end:%Y-%m}", period_end)
                 await self._apply_downgrade(session, subscription, period_end, now, note)
+                await self._apply_migration(session, subscription, period_end, now, note)
             else:
                 break
         return changes
@@ -436,7 +524,40 @@ class Subscriptions:
             return  # a commitment binds the price it was made at
         self._switch(subscription, self.ctx.catalog().get(plan_id, version), boundary)
         note(f"downgraded to {plan_id} version {version}", boundary)
-        await self._enqueue_update(session, subscription, proration="none", now=now)
+        await self._enqueue_update_from(session, subscription, boundary, now)
+
+    async def _apply_migration(
+        self,
+        session: AsyncSession,
+        subscription: Subscription,
+        boundary: datetime,
+        now: datetime,
+        note: Callable[[str, datetime], None],
+    ) -> None:
+        """A newer version of the plan moves existing holders (``migrate_existing_from``):
+        from the first period starting on or after that date, here and in Stripe."""
+        catalog = self.ctx.catalog()
+        if subscription.plan_id not in catalog:
+            return
+        moved = catalog.version_for_holder(
+            subscription.plan_id, subscription.plan_version, boundary.date()
+        )
+        if moved.version == subscription.plan_version:
+            return
+        subscription.plan_version = moved.version
+        note(f"moved to {moved.id} version {moved.version} (catalog migration)", boundary)
+        await self._enqueue_update_from(session, subscription, boundary, now)
+
+    async def _enqueue_update_from(
+        self, session: AsyncSession, subscription: Subscription, boundary: datetime, now: datetime
+    ) -> None:
+        """A price change that counts from the period boundary. Stripe invoiced the new
+        period at the old price at the boundary, before the worker got here: the change is
+        prorated from the boundary and invoiced at once, so the old price is credited in
+        full and the new one charged (https://docs.stripe.com/billing/subscriptions/prorations)."""
+        await self._enqueue_update(
+            session, subscription, proration="always_invoice", now=now, changed_at=boundary
+        )
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -456,22 +577,28 @@ class Subscriptions:
             )
 
     async def _enqueue_update(
-        self, session: AsyncSession, subscription: Subscription, *, proration: str, now: datetime
+        self,
+        session: AsyncSession,
+        subscription: Subscription,
+        *,
+        proration: str,
+        now: datetime,
+        changed_at: datetime | None = None,
     ) -> None:
         number = await SubscriptionRepository(session).update_count(subscription.id) + 1
         await enqueue(
             session,
-            kind=OutboxKind.SUBSCRIPTION_UPDATE,
-            key=f"subscription.update:{subscription.id}:{number}",
-            payload={
-                "subscription_id": subscription.id,
-                "plan_id": subscription.plan_id,
-                "plan_version": subscription.plan_version,
-                "proration_behavior": proration,
-                "cancel_at": epoch(subscription.cancel_at),
+            SubscriptionUpdate(
+                customer_id=subscription.customer_id,
+                subscription_id=subscription.id,
+                number=number,
+                plan_id=subscription.plan_id,
+                plan_version=subscription.plan_version,
+                proration_behavior=proration,
+                cancel_at=epoch(subscription.cancel_at),
                 # Stripe prorates from this moment, not from when the outbox gets through.
-                "changed_at": epoch(now),
-            },
+                changed_at=epoch(changed_at or now),
+            ),
             now=now,
         )
 

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import subscription_events as events
+from billing.closing import close_invoiced
 from billing.context import BillingContext
 from billing.errors import BillingError
 from billing.invoices import Invoices, stripe_subscription_id
@@ -173,7 +174,24 @@ async def _recorded_invoice(
 async def _invoice_changed(
     ctx: BillingContext, session: AsyncSession, client: stripe.StripeClient, object_id: str
 ) -> None:
-    await _recorded_invoice(ctx, session, client, object_id)
+    invoice = await _recorded_invoice(ctx, session, client, object_id)
+    await _close_invoiced_periods(ctx, session, invoice)
+
+
+# The invoices that bill a subscription's past period: its usage is final from here on.
+_PERIOD_CLOSING = frozenset({"subscription_cycle", "subscription_cancel"})
+
+
+async def _close_invoiced_periods(
+    ctx: BillingContext, session: AsyncSession, invoice: stripe.Invoice
+) -> None:
+    """A cycle (or final) invoice was created for a subscription: its support periods up
+    to the invoice's period end close now, and later entries go on the next invoice."""
+    subscription_id = stripe_subscription_id(invoice)
+    if subscription_id is None or invoice.billing_reason not in _PERIOD_CLOSING:
+        return
+    period_end = datetime.fromtimestamp(invoice.period_end, UTC)
+    await close_invoiced(ctx, session, subscription_id, period_end, invoice.id or "")
 
 
 async def _invoice_paid(
@@ -218,6 +236,7 @@ async def _subscription_changed(
 
 
 HANDLERS: dict[str, Handler] = {
+    "invoice.created": _invoice_changed,  # recorded, and closes the periods it bills
     "checkout.session.completed": _checkout_completed,
     "invoice.finalized": _invoice_changed,
     "invoice.updated": _invoice_changed,

@@ -29,7 +29,7 @@ from billing.models import (
     SupportEntry,
     WebhookEvent,
 )
-from billing.outbox_admin import outbox_counts, outbox_messages
+from billing.outbox.admin import outbox_counts, outbox_messages
 from billing.periods import Period
 from billing.repository.customers import CustomerRepository
 from billing.repository.subscriptions import SubscriptionRepository

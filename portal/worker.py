@@ -1,7 +1,8 @@
 """``dockyard worker``: the background loop that keeps everything moving.
 
 Each tick, in order: Stripe events received by the webhook are handled (refetching their
-objects), billing time moves on (period roll-over, trials, scheduled changes, dunning),
+objects), billing time moves on (period roll-over, trials, scheduled changes, support
+periods Stripe has invoiced closing once their grace has passed, dunning),
 subscriptions are applied to their instances (portal.policy), the Stripe outbox is
 drained, and the reconciler makes the engine match. A step that fails is logged and
 reported; the others still run, and the worker never dies of one bad tick.
@@ -16,8 +17,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from billing.closing import PeriodClosing
 from billing.dunning import Dunning
-from billing.outbox_sender import OutboxSender
+from billing.outbox.sender import OutboxSender
 from billing.stripe_client import make_client
 from billing.subscriptions import Subscriptions
 from billing.webhooks import handle_pending
@@ -67,6 +69,7 @@ class Worker:
             steps.append(("webhooks", lambda: handle_pending(billing, make_client(billing.stripe))))
         steps += [
             ("billing periods", lambda: Subscriptions(billing).roll_periods(now)),
+            ("closing periods", lambda: PeriodClosing(billing).close_due(now)),
             ("dunning", lambda: Dunning(billing).tick(now)),
         ]
         provisioner: Provisioner | None = None

@@ -28,7 +28,12 @@ from billing.periods import Period
 from billing.reconcile.expected_cycles import Cycle
 from billing.reconcile.expected_fees import fee_line, proration_line
 from billing.reconcile.expected_history import History, read_history
-from billing.reconcile.expected_items import item_entry_id, item_lines, package_line
+from billing.reconcile.expected_items import (
+    checkout_setup_line,
+    item_entry_id,
+    item_lines,
+    package_line,
+)
 from billing.reconcile.expected_subscription import BilledSubscription, billed_subscription
 from billing.reconcile.expected_usage import cycles_to_meter, summarize_usage, usage_line
 from billing.reconcile.lines import ExpectedLine, UsageAccount
@@ -63,6 +68,8 @@ async def expected_lines(
             if found is not None:
                 billed.append(found)
                 lines.extend(_fees(found, wanted, now))
+                setup = checkout_setup_line(subscription, history.by_checkout, catalog, wanted, now)
+                lines.extend([setup] if setup is not None else [])
             elif history.in_stripe:
                 package = package_line(subscription, catalog, wanted, now)
                 lines.extend([package] if package is not None else [])

@@ -19,6 +19,7 @@ from billing.periods import Period
 from billing.reconcile.expected_cycles import Cycle
 from billing.reconcile.expected_subscription import BilledSubscription
 from billing.reconcile.lines import ExpectedLine, LineKind, line_key
+from plans import Plan
 
 
 def fee_line(billed: BilledSubscription, period: Period, now: datetime) -> ExpectedLine | None:
@@ -26,7 +27,7 @@ def fee_line(billed: BilledSubscription, period: Period, now: datetime) -> Expec
     due = [cycle for cycle in billed.starting_in(period) if cycle.start <= now]
     if not due:
         return None
-    plans = [billed.plan(cycle.start) for cycle in due]
+    plans = [_cycle_plan(billed, cycle.start) for cycle in due]
     amount = sum(
         cycle.charge(plan.pricing.amount.minor) for cycle, plan in zip(due, plans, strict=True)
     )
@@ -50,6 +51,15 @@ def _fee_description(plan_name: str, cycle: Cycle) -> str:
     what = "trial" if cycle.trial else "fee"
     prorated = " (prorated)" if cycle.partial and not cycle.trial else ""
     return f"{plan_name}: {what} {cycle.start:%Y-%m-%d} to {cycle.end:%Y-%m-%d}{prorated}"
+
+
+def _cycle_plan(billed: BilledSubscription, start: datetime) -> Plan:
+    """The plan a cycle's fee was invoiced at, when the cycle began. A prorated change
+    dated at that very moment (a downgrade or migration taking effect at the boundary)
+    reached Stripe after the cycle's invoice: it is billed by its proration line."""
+    if billed.history.prorated_at(start):
+        return billed.plan(start, before=True)
+    return billed.plan(start)
 
 
 def proration_line(

@@ -67,6 +67,7 @@ class History:
     changes: tuple[PlanChange, ...]
     ending: Ending | None
     in_stripe: bool  # created in Stripe, or queued to be
+    by_checkout: bool = False  # created by a Checkout session, not by the outbox
 
     def timeline(self, billed: Sequence[Cycle]) -> list[tuple[datetime, PlanKey, PlanChange]]:
         """Each change with the moment its plan starts to count, in order."""
@@ -81,6 +82,10 @@ class History:
             steps.append((effective, change.plan, change))
             previous = effective
         return steps
+
+    def prorated_at(self, moment: datetime) -> bool:
+        """Whether a prorated change is dated exactly ``moment``."""
+        return any(change.prorated and change.at == moment for change in self.changes)
 
     def plan_at(
         self, billed: Sequence[Cycle], moment: datetime, *, before: bool = False
@@ -114,6 +119,7 @@ def read_history(subscription: Subscription, messages: Sequence[OutboxMessage]) 
         changes=tuple(changes),
         ending=_ending(subscription, messages),
         in_stripe=created is not None or subscription.stripe_subscription_id is not None,
+        by_checkout=created is None and subscription.stripe_subscription_id is not None,
     )
 
 

@@ -147,3 +147,29 @@ def package_line(
         quantity=1,
         period=str(period),
     )
+
+
+def checkout_setup_line(
+    subscription: Subscription, by_checkout: bool, catalog: Catalog, period: Period, now: datetime
+) -> ExpectedLine | None:
+    """The setup fee a Checkout session charged on the subscription's first invoice
+    (billing.checkout), if it started in ``period`` by ``now``; the outbox queues it
+    (an ``invoice_item`` message) for every other subscription."""
+    started = subscription.started_at
+    if not by_checkout or Period.of(started) != period or started > now:
+        return None
+    plan = catalog.get(subscription.plan_id, subscription.plan_version)
+    fee = plan.pricing.setup_fee
+    if fee is None or fee.is_zero:
+        return None
+    return ExpectedLine(
+        key=line_key(LineKind.ITEM, f"setup:{subscription.id}"),
+        customer_id=subscription.customer_id,
+        subscription_id=subscription.id,
+        kind=LineKind.ITEM,
+        description=f"Setup fee: {plan.name}",
+        currency=fee.currency.upper(),
+        amount=fee.minor,
+        quantity=1,
+        period=str(period),
+    )

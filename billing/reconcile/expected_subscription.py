@@ -23,7 +23,9 @@ class BilledSubscription:
     def plan(self, moment: datetime, *, before: bool = False) -> Plan:
         """The plan version counting at ``moment`` (``before``: just before it)."""
         plan_id, version = self.history.plan_at(self.cycles, moment, before=before)
-        return self.catalog.version_for_holder(plan_id, version, moment.date())
+        # The version the outbox told Stripe (a catalog migration is sent as a plan change
+        # at a period boundary: billing.subscriptions), not the one the catalog implies.
+        return self.catalog.get(plan_id, version)
 
     def starting_in(self, period: Period) -> list[Cycle]:
         return [cycle for cycle in self.cycles if Period.of(cycle.start) == period]

@@ -122,8 +122,11 @@ def _increment(plan: Plan) -> int:
 
 
 def sent_at(message: OutboxMessage) -> datetime:
-    """A meter event's timestamp (the moment Stripe counts it at)."""
-    return datetime.fromtimestamp(int(message.payload["timestamp"]), UTC)
+    """A meter event's timestamp (the moment Stripe counts it at): as its request was
+    built (the sender keeps it inside Stripe's open period), else as the ledger queued it."""
+    request = message.request or {}
+    stamped = request.get("params", {}).get("timestamp", message.payload["timestamp"])
+    return datetime.fromtimestamp(int(stamped), UTC)
 
 
 def summarize_usage(

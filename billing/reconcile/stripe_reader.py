@@ -39,6 +39,7 @@ from billing.reconcile.stripe_lines import (
     at,
     credit_notes_amount,
     entry_id,
+    id_of,
     line_source,
     metadata_of,
 )
@@ -177,8 +178,7 @@ class _Reader:
     async def invoice(self, invoice: Json, metered_prices: Collection[str]) -> ActualInvoice:
         try:
             lines = [
-                await self.line(line, invoice["id"], metered_prices)
-                async for line in self.lines(invoice)
+                await self.line(line, invoice, metered_prices) async for line in self.lines(invoice)
             ]
             credited: int = 0
             notes: tuple[str, ...] = ()
@@ -208,14 +208,24 @@ class _Reader:
         async for line in every_item(self.client, url, params, self.retry):
             yield line
 
-    async def line(
-        self, line: Json, invoice_id: str, metered_prices: Collection[str]
-    ) -> ActualLine:
+    async def line(self, line: Json, invoice: Json, metered_prices: Collection[str]) -> ActualLine:
         source = line_source(line, metered_prices)
         entry = entry_id(line) if source.kind is LineKind.ITEM else None
         if source.kind is LineKind.ITEM and entry is None:
-            entry = await self.item_entry(source)
-        return actual_line(line, invoice_id, source, self.customers, entry)
+            entry = await self.item_entry(source) or self.checkout_setup_entry(invoice)
+        return actual_line(line, invoice["id"], source, self.customers, entry)
+
+    def checkout_setup_entry(self, invoice: Json) -> str | None:
+        """A one-time line without our metadata on a subscription's first invoice is the
+        setup fee its Checkout session carried (billing.checkout: the only one-time line
+        Dockyard puts on a session), so it is keyed as the ledger keys setup fees."""
+        if invoice.get("billing_reason") != "subscription_create":
+            return None
+        details = at(invoice, "parent", "subscription_details")
+        subscription = self.customers.subscription(
+            id_of(at(details, "subscription")), metadata_of(details)
+        )
+        return f"setup:{subscription}" if subscription else None
 
     async def item_entry(self, source: LineSource) -> str | None:
         """Our entry id from the invoice item itself, for a line that lacks the metadata."""

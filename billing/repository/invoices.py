@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.models import Customer, Invoice, Subscription
+from billing.models import Customer, Invoice, InvoiceStatus, Subscription
 
 
 class InvoiceRepository:
@@ -24,6 +24,17 @@ class InvoiceRepository:
             select(Invoice)
             .where(Invoice.customer_id == customer_id)
             .order_by(Invoice.created_at.desc(), Invoice.id.desc())
+        )
+        return list(await self.session.scalars(query))
+
+    async def unpaid_of_subscription(self, subscription_id: str) -> list[str]:
+        """Ids of the subscription's invoices still open with an amount left to pay."""
+        query = (
+            select(Invoice.id)
+            .where(Invoice.subscription_id == subscription_id)
+            .where(Invoice.status == InvoiceStatus.OPEN.value)
+            .where(Invoice.amount_remaining > 0)
+            .order_by(Invoice.created_at, Invoice.id)
         )
         return list(await self.session.scalars(query))
 

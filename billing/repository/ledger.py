@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select, update
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing.allowance import Work
 from billing.errors import UnknownCustomer, UnknownEntry
-from billing.models import Customer, EntryState, Subscription, SubscriptionState, SupportEntry
+from billing.models import (
+    ClosedPeriod,
+    Customer,
+    EntryState,
+    Subscription,
+    SubscriptionState,
+    SupportEntry,
+)
+from billing.periods import Period
+
+
+def period_start(period: str) -> datetime:
+    return Period.parse(period).start
+
+
+def previous_period(period: str) -> str:
+    return str(Period.parse(period).previous())
+
 
 # The states an entry can be billed from; pending and rejected ones never are.
 BILLABLE_STATES = (EntryState.RECORDED.value, EntryState.APPROVED.value)
@@ -92,34 +113,148 @@ class LedgerRepository:
         )
         return list(await self.session.scalars(query))
 
-    async def period_billed(self, period: str) -> bool:
-        """Whether the invoices of ``period`` went out: some entry was billed on them."""
+    async def group_of(self, entry_id: str) -> list[SupportEntry]:
+        """An entry and every correction of it."""
+        query = select(SupportEntry).where(
+            or_(SupportEntry.id == entry_id, SupportEntry.corrects_id == entry_id)
+        )
+        return list(await self.session.scalars(query))
+
+    async def open_entries(self, subscription_id: str, first_open: str) -> list[SupportEntry]:
+        """A subscription's entries billed in its open periods (from ``first_open`` on)."""
         query = (
-            select(SupportEntry.id)
+            select(SupportEntry)
             .where(
-                SupportEntry.billed_period == period,
-                SupportEntry.state == EntryState.BILLED.value,
+                SupportEntry.subscription_id == subscription_id,
+                SupportEntry.billed_period >= first_open,
             )
+            .order_by(SupportEntry.billed_period, SupportEntry.recorded_at, SupportEntry.id)
+        )
+        return list(await self.session.scalars(query))
+
+    async def billed_in(self, subscription_id: str, period: str) -> list[SupportEntry]:
+        """The entries a (closed) period billed."""
+        query = (
+            select(SupportEntry)
+            .where(
+                SupportEntry.subscription_id == subscription_id,
+                SupportEntry.billed_period == period,
+            )
+            .order_by(SupportEntry.recorded_at, SupportEntry.id)
+        )
+        return list(await self.session.scalars(query))
+
+    # Closed periods (billing.closing).
+
+    async def last_closed(self, subscription_id: str) -> ClosedPeriod | None:
+        query = (
+            select(ClosedPeriod)
+            .where(ClosedPeriod.subscription_id == subscription_id)
+            .order_by(ClosedPeriod.period.desc())
             .limit(1)
         )
-        return await self.session.scalar(query) is not None
+        return await self.session.scalar(query)
 
-    async def mark_billed(self, period: str) -> int:
-        """Lock what the invoices of ``period`` hold; returns how many entries.
+    async def closed_in(self, period: str) -> list[ClosedPeriod]:
+        query = select(ClosedPeriod).where(ClosedPeriod.period == period)
+        return list(await self.session.scalars(query.order_by(ClosedPeriod.subscription_id)))
 
-        That is the period's own entries not sent to a later invoice, and late entries of
-        earlier periods sent to this one.
-        """
-        result = await self.session.execute(
-            update(SupportEntry)
-            .where(
-                SupportEntry.state.in_(BILLABLE_STATES),
-                or_(
-                    and_(SupportEntry.period == period, SupportEntry.billed_period.is_(None)),
-                    SupportEntry.billed_period == period,
+    async def closed(self, subscription_id: str, period: str) -> ClosedPeriod | None:
+        return await self.session.get(ClosedPeriod, (subscription_id, period))
+
+    async def last_closed_of(self, subscription_ids: Sequence[str]) -> dict[str, ClosedPeriod]:
+        """Each subscription's latest closed period (those with none are absent)."""
+        latest = (
+            select(ClosedPeriod.subscription_id, func.max(ClosedPeriod.period).label("period"))
+            .where(ClosedPeriod.subscription_id.in_(subscription_ids))
+            .group_by(ClosedPeriod.subscription_id)
+            .subquery()
+        )
+        rows = await self.session.scalars(
+            select(ClosedPeriod).join(
+                latest,
+                and_(
+                    ClosedPeriod.subscription_id == latest.c.subscription_id,
+                    ClosedPeriod.period == latest.c.period,
                 ),
             )
-            .values(state=EntryState.BILLED.value, billed_period=period)
-            .execution_options(synchronize_session=False)
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return {row.subscription_id: row for row in rows}
+
+    async def open_works(
+        self, subscription_ids: Sequence[str], first: str, last: str
+    ) -> dict[str, dict[Period, list[Work]]]:
+        """What the arithmetic needs of the subscriptions' entries billed in ``first`` to
+        ``last``, by subscription and period (plain rows: no ORM objects to build)."""
+        query = (
+            select(
+                SupportEntry.subscription_id,
+                SupportEntry.billed_period,
+                SupportEntry.id,
+                SupportEntry.minutes,
+                SupportEntry.state,
+                SupportEntry.extra_work,
+                SupportEntry.corrects_id,
+            )
+            .where(
+                SupportEntry.subscription_id.in_(subscription_ids),
+                SupportEntry.billed_period.between(first, last),
+            )
+            .order_by(SupportEntry.recorded_at, SupportEntry.id)
+        )
+        grouped: dict[str, dict[Period, list[Work]]] = {}
+        periods: dict[str, Period] = {}
+        for row in await self.session.execute(query):
+            period = periods.get(row.billed_period)
+            if period is None:
+                period = periods[row.billed_period] = Period.parse(row.billed_period)
+            work = Work(row.id, row.minutes, row.state, row.extra_work, row.corrects_id)
+            grouped.setdefault(row.subscription_id, {}).setdefault(period, []).append(work)
+        return grouped
+
+    async def store_closed(self, rows: Sequence[ClosedPeriod]) -> None:
+        """Keep the closed periods, and lock what their invoices hold: their counted
+        entries become billed."""
+        if not rows:
+            return
+        self.session.add_all(rows)
+        by_period: dict[str, list[str]] = {}
+        for row in rows:
+            by_period.setdefault(row.period, []).append(row.subscription_id)
+        for period, subscription_ids in by_period.items():
+            await self.session.execute(
+                update(SupportEntry)
+                .where(
+                    SupportEntry.subscription_id.in_(subscription_ids),
+                    SupportEntry.billed_period == period,
+                    SupportEntry.state.in_(BILLABLE_STATES),
+                )
+                .values(state=EntryState.BILLED.value)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def open_before(self, period: str) -> list[Subscription]:
+        """Started subscriptions with a period before ``period`` still open."""
+        last = (
+            select(ClosedPeriod.subscription_id, func.max(ClosedPeriod.period).label("last"))
+            .group_by(ClosedPeriod.subscription_id)
+            .subquery()
+        )
+        query = (
+            select(Subscription)
+            .outerjoin(last, last.c.subscription_id == Subscription.id)
+            .where(
+                Subscription.state != SubscriptionState.PENDING.value,
+                Subscription.started_at < period_start(period),
+                or_(last.c.last.is_(None), last.c.last < previous_period(period)),
+            )
+            .order_by(Subscription.id)
+        )
+        return list(await self.session.scalars(query))
+
+    async def by_stripe_id(self, stripe_subscription_id: str) -> Subscription | None:
+        return await self.session.scalar(
+            select(Subscription).where(
+                Subscription.stripe_subscription_id == stripe_subscription_id
+            )
+        )

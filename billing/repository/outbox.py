@@ -5,13 +5,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from billing.models import Customer, OutboxMessage, OutboxState, Subscription
+from billing.models import (
+    ClosedPeriod,
+    Customer,
+    OutboxMessage,
+    OutboxState,
+    Subscription,
+    SubscriptionState,
+    SupportEntry,
+)
 
 _DUE_STATES = (OutboxState.PENDING.value, OutboxState.RETRYING.value)
+# Subscriptions Stripe still bills (pending ones wait for Checkout; cancelled ones ended).
+_LIVE_STATES = (
+    SubscriptionState.TRIALING.value,
+    SubscriptionState.ACTIVE.value,
+    SubscriptionState.PAST_DUE.value,
+    SubscriptionState.SUSPENDED.value,
+)
 
 
 class OutboxRepository:
@@ -23,6 +40,10 @@ class OutboxRepository:
     ) -> list[OutboxMessage]:
         """Claim up to ``limit`` due, unclaimed rows for ``worker`` until ``now + ttl``.
 
+        Only the head of each customer's stream is due: a row whose customer has an earlier
+        row still unsent (pending or retrying, claimed or not) waits for it; a dead one is
+        passed over. So at most one row per customer is claimed, and in writing order.
+
         On PostgreSQL the SELECT takes row locks with SKIP LOCKED, so concurrent workers
         pick different rows instead of queueing behind each other; SQLite ignores FOR
         UPDATE, and there the conditional UPDATE alone decides (one writer at a time). A
@@ -30,10 +51,17 @@ class OutboxRepository:
         The caller commits before calling Stripe, so the claim is visible to others.
         """
         unclaimed = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+        earlier = aliased(OutboxMessage)
+        behind = exists().where(
+            earlier.customer_id == OutboxMessage.customer_id,
+            earlier.state.in_(_DUE_STATES),
+            earlier.id < OutboxMessage.id,
+        )
         due = (
             OutboxMessage.state.in_(_DUE_STATES),
             OutboxMessage.next_attempt_at <= now,
             unclaimed,
+            ~behind,
         )
         claimed: list[int] = []
         # A worker that lost every row of its batch to others looks again: those rows
@@ -43,7 +71,7 @@ class OutboxRepository:
                 await self.session.scalars(
                     select(OutboxMessage.id)
                     .where(*due)
-                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                    .order_by(OutboxMessage.id)
                     .limit(limit)
                     .with_for_update(skip_locked=True)
                 )
@@ -64,7 +92,7 @@ class OutboxRepository:
         rows = await self.session.scalars(
             select(OutboxMessage)
             .where(OutboxMessage.id.in_(claimed))
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .order_by(OutboxMessage.id)
             .execution_options(populate_existing=True)
         )
         return list(rows)
@@ -78,6 +106,15 @@ class OutboxRepository:
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def freeze(self, message_id: int, request: dict[str, Any]) -> None:
+        """Store the request a row's first attempt built: every retry sends it as is."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.request.is_(None))
+            .values(request=request)
+            .execution_options(synchronize_session=False)
+        )
 
     async def mark_sent(self, message_id: int, worker: str, stripe_id: str, now: datetime) -> bool:
         return await self._finish(
@@ -159,15 +196,74 @@ class OutboxRepository:
             .execution_options(synchronize_session=False)
         )
 
-    async def set_stripe_subscription_id(self, subscription_id: str, stripe_id: str) -> None:
+    async def set_stripe_subscription_id(
+        self, subscription_id: str, stripe_id: str, now: datetime
+    ) -> None:
         await self.session.execute(
             update(Subscription)
             .where(
                 Subscription.id == subscription_id, Subscription.stripe_subscription_id.is_(None)
             )
-            .values(stripe_subscription_id=stripe_id)
+            .values(stripe_subscription_id=stripe_id, stripe_linked_at=now)
             .execution_options(synchronize_session=False)
         )
+
+    async def period_closed(self, subscription_id: str, period: str) -> bool:
+        """Whether Stripe has invoiced the subscription's ``period`` (billing.closing)."""
+        found = await self.session.scalar(
+            select(ClosedPeriod.period).where(
+                ClosedPeriod.subscription_id == subscription_id, ClosedPeriod.period == period
+            )
+        )
+        return found is not None
+
+    async def bill_entry_in(self, entry_id: str, period: str) -> None:
+        """A support entry goes on ``period``'s invoice (its own one closed meanwhile)."""
+        await self.session.execute(
+            update(SupportEntry)
+            .where(SupportEntry.id == entry_id)
+            .values(billed_period=period)
+            .execution_options(synchronize_session=False)
+        )
+
+    # What billing.final_invoice asks.
+
+    async def runs_past(self, customer_id: str, boundary: datetime) -> bool:
+        """Whether a started, live subscription of the customer runs on past ``boundary``
+        (so a cycle invoice of it will come and take pending items)."""
+        found = await self.session.scalar(
+            select(Subscription.id)
+            .where(
+                Subscription.customer_id == customer_id,
+                Subscription.state.in_(_LIVE_STATES),
+                or_(Subscription.cancel_at.is_(None), Subscription.cancel_at > boundary),
+            )
+            .limit(1)
+        )
+        return found is not None
+
+    async def items_waiting(self, customer_id: str, since: datetime) -> bool:
+        """Whether invoice items were queued for the customer from ``since`` on and after
+        the last invoice Dockyard itself asked Stripe for (which took those before it)."""
+        last_own = (
+            select(func.coalesce(func.max(OutboxMessage.id), 0))
+            .where(
+                OutboxMessage.customer_id == customer_id,
+                OutboxMessage.kind == "invoice.create",
+            )
+            .scalar_subquery()
+        )
+        found = await self.session.scalar(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.customer_id == customer_id,
+                OutboxMessage.kind == "invoice_item",
+                OutboxMessage.created_at >= since,
+                OutboxMessage.id > last_own,
+            )
+            .limit(1)
+        )
+        return found is not None
 
     async def oldest_due(self, now: datetime) -> datetime | None:
         """When the oldest message that waits to be sent now (pending or retrying, its next

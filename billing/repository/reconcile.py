@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.models import (
@@ -86,7 +86,11 @@ class ReconcileRepository:
     ) -> list[OutboxMessage]:
         """Meter events timestamped in [start, end), in any state."""
         # A float holds every epoch second exactly (to 2**53), and outlives a 32-bit INTEGER.
-        timestamp = OutboxMessage.payload["timestamp"].as_float()
+        # The frozen request's stamp is where Stripe counts it (billing.outbox.requests).
+        timestamp = func.coalesce(
+            OutboxMessage.request[("params", "timestamp")].as_float(),
+            OutboxMessage.payload["timestamp"].as_float(),
+        )
         query = (
             select(OutboxMessage)
             .where(

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_409_CONFLICT
 
 from billing.models import OutboxState
-from billing.outbox_admin import outbox_messages, retry_dead
+from billing.outbox.admin import outbox_messages, retry_dead
 from portal.operator_actions import RolloutRequest, reload_catalog, start_rollout
 from portal.operator_views import catalog_view
 from portal.web.api_auth import api_writers

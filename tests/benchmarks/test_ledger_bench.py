@@ -1,6 +1,8 @@
-"""The support ledger at scale: 100,000 entries of 1,000 customers turned into period
-summaries and outbox rows, against a plain SQL ``GROUP BY`` of the same minutes; what
-recording one entry costs; and how many Stripe calls one sign-up makes.
+"""The support ledger at scale: 100,000 entries of 1,000 customers in one month, closed
+(as the worker does once Stripe has invoiced it) and read back as period summaries,
+against a plain SQL ``GROUP BY`` of the same minutes; what recording one entry costs with
+that month of history behind it and with none; and how many Stripe calls one sign-up
+makes.
 
 The data lives on a scratch SQLite file under pytest's ``tmp_path`` and, when
 ``DOCKYARD_TEST_DATABASE_URL`` is set, on a scratch PostgreSQL database (the suite's
@@ -25,9 +27,10 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.allowance import PeriodSummary, Terms, Work, summarize_range
+from billing.closing import PeriodClosing
 from billing.context import BillingContext
 from billing.customers import Customers
-from billing.ledger import Ledger, minutes_amount
+from billing.ledger import Ledger
 from billing.models import (
     Customer,
     EntryCategory,
@@ -37,11 +40,10 @@ from billing.models import (
     SubscriptionState,
     SupportEntry,
 )
-from billing.outbox import OutboxKind, enqueue
 from billing.periods import Period
 from billing.stripe_catalog import fee_lookup_key, minutes_lookup_key
 from billing.subscriptions import Subscriptions
-from plans.model import FlatRate, HourBank, PerHour, SupportPlan
+from plans.model import SupportPlan
 from tests.benchmarks.harness import Report, Sample
 from tests.fixtures.billing import billing_context, sample_catalog
 from tests.fixtures.billing_stripe import mocked_stripe, sender, stripe_ctx
@@ -65,6 +67,7 @@ SEED = 20261031
 
 PERIOD = Period(2026, 10)
 NOW = datetime(2026, 10, 31, 23, 0, tzinfo=UTC)  # the period's last evening
+CLOSED = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)  # October invoiced: its grace has passed
 GROUP_BY = text(
     "SELECT customer_id, SUM(minutes) FROM support_entries"
     " WHERE period = :period GROUP BY customer_id"
@@ -147,7 +150,7 @@ def _entries(population: Population, rng: random.Random) -> list[dict[str, Any]]
              "period": str(PERIOD), "minutes": _minutes(rng), "note": f"Ticket #{n}",
              "staff": f"Staff {n % 7}", "category": EntryCategory.SUPPORT.value,
              "extra_work": flat and rng.random() < EXTRA_WORK_SHARE,
-             "state": EntryState.RECORDED.value,
+             "state": EntryState.RECORDED.value, "billed_period": str(PERIOD),
              "recorded_at": worked_at + timedelta(minutes=rng.randrange(5, 600))}
         )  # fmt: skip
     return rows
@@ -200,45 +203,6 @@ async def _bulk_arithmetic(engine: AsyncEngine, population: Population) -> dict[
     }  # fmt: skip
 
 
-async def _summaries_to_outbox(
-    ctx: BillingContext, population: Population
-) -> dict[str, PeriodSummary]:
-    """Every customer's ``Ledger.summary`` of the period; its billable minutes into the
-    outbox through ``billing.outbox.enqueue``, one transaction per customer."""
-    ledger = Ledger(ctx)
-    now = ctx.clock()
-    summaries: dict[str, PeriodSummary] = {}
-    for customer_id in population.customer_ids:
-        summary = await ledger.summary(customer_id, PERIOD)
-        summaries[customer_id] = summary
-        if summary.billable_minutes <= 0:
-            continue
-        terms = population.terms_of[customer_id]
-        async with ctx.sessions() as session, session.begin():
-            if isinstance(terms, HourBank | PerHour):
-                await enqueue(
-                    session, kind=OutboxKind.METER_EVENT, key=f"meter:{customer_id}:{PERIOD}",
-                    payload={"customer_id": customer_id, "entry_id": f"period:{PERIOD}",
-                             "minutes": summary.billable_minutes,
-                             "timestamp": int(PERIOD.end.timestamp()) - 1},
-                    now=now,
-                )  # fmt: skip
-            else:
-                assert isinstance(terms, FlatRate)
-                assert terms.extra_work_rate is not None
-                rate = terms.extra_work_rate
-                await enqueue(
-                    session, kind=OutboxKind.INVOICE_ITEM,
-                    key=f"invoice_item:{customer_id}:{PERIOD}",
-                    payload={"customer_id": customer_id, "entry_id": f"period:{PERIOD}",
-                             "amount_minor": minutes_amount(summary.billable_minutes, rate.minor),
-                             "currency": rate.currency, "period": str(PERIOD),
-                             "description": f"Extra work ({summary.billable_minutes} min)"},
-                    now=now,
-                )  # fmt: skip
-    return summaries
-
-
 # Recording one entry at a time.
 
 
@@ -287,16 +251,19 @@ def _record_extra(recorded: Recorded, history: int) -> dict[str, object]:
 async def test_period_summaries_and_recording(engine: AsyncEngine, bench_report: Report) -> None:
     backend = engine.dialect.name
     where = "scratch file under tmp_path" if backend == "sqlite" else "scratch database"
-    ctx = billing_context(engine, MovableClock(NOW))
+    clock = MovableClock(CLOSED)
+    ctx = billing_context(engine, clock)
     population = _population()
     rng = random.Random(SEED)
     recorders = population.customer_ids[:RECORD_CUSTOMERS]  # every plan, 50 each
+    per_hour = sum(1 for n in range(RECORDS) if population.plan_of[recorders[n % RECORD_CUSTOMERS]]
+                   == "support-payg")  # fmt: skip
     await _insert_customers(engine, population)
 
-    # Recording with no history yet (10 entries a customer by the end): the reference.
+    # Recording in November with no history at all: the reference.
     fresh = await _record(ctx, recorders, rng)
     assert len(fresh.entries) == RECORDS
-    assert await _outbox_rows(engine) == fresh.billed
+    assert fresh.billed == per_hour  # one entry a customer: within every hour bank
     await _clear(engine, entries=True)
 
     rows = _entries(population, rng)
@@ -317,7 +284,7 @@ async def test_period_summaries_and_recording(engine: AsyncEngine, bench_report:
         extra={**data, "rounds_note": f"{ROUNDS} rounds after one untimed call"},
     )  # fmt: skip
 
-    arithmetic = f"one SELECT + allowance arithmetic, no outbox [{backend}]"
+    arithmetic = f"one SELECT + allowance arithmetic [{backend}]"
     bulk = await _bulk_arithmetic(engine, population)
     assert {c: s.logged_minutes for c, s in bulk.items()} == expected
     sample = await _timed(lambda: _bulk_arithmetic(engine, population), rounds=ROUNDS, warmup=0)
@@ -326,49 +293,46 @@ async def test_period_summaries_and_recording(engine: AsyncEngine, bench_report:
         extra={"entries_per_s": round(ENTRIES / sample.median)},
     )  # fmt: skip
 
-    # The subject: the ledger's own summary path, then the outbox, as production does it.
-    times: list[int] = []
-    for _ in range(SUBJECT_ROUNDS):  # heavy: no warm-up round
-        await _clear(engine, entries=False)
-        start_ns = time.perf_counter_ns()
-        summaries = await _summaries_to_outbox(ctx, population)
-        times.append(time.perf_counter_ns() - start_ns)
-        assert summaries == bulk  # the ledger and the bulk arithmetic agree exactly
-        billable = [s for s in summaries.values() if s.billable_minutes > 0]
-        assert await _outbox_rows(engine) == len(billable)
-    sample = _sample(times)
-    by_kind: dict[str, int] = defaultdict(int)
-    for customer_id, summary in summaries.items():
-        if summary.billable_minutes > 0:
-            by_kind[population.plan_of[customer_id]] += 1
+    # Closing October once, as the worker does after Stripe's invoices: stored for good.
+    closing = PeriodClosing(ctx)
+    start_ns = time.perf_counter_ns()
+    closed = await closing.close_due(CLOSED)
+    close_sample = _sample([time.perf_counter_ns() - start_ns])
+    assert closed == CUSTOMERS
     bench_report.add(
-        f"Ledger.summary x{CUSTOMERS} + outbox rows [{backend}]", sample, baseline=baseline,
-        extra={"entries_per_s": round(ENTRIES / sample.median),
-               "per_customer_ms": round(sample.median / CUSTOMERS * 1e3, 2),
-               "outbox_rows": len(billable), "outbox_rows_by_plan": dict(by_kind),
-               "billable_minutes": sum(s.billable_minutes for s in billable),
-               "vs_bulk_arithmetic": round(sample.median / bench_report.row(arithmetic)
-                                           .sample.median, 1),
-               "transactions": "one per customer with billable minutes (sequential)",
-               "rounds_note": f"{SUBJECT_ROUNDS} timed round(s), no warm-up (heavy)"},
+        f"closing the month, once, x{CUSTOMERS} subscriptions [{backend}]", close_sample,
+        baseline=baseline,
+        extra={"note": "once per month per subscription; locks the month's entries (billed)",
+               "rounds_note": "one timed run (it closes what it reads)"},
     )  # fmt: skip
 
-    # Recording on top of a month of history: the same customers, the same entries.
+    # The subject: every customer's summary of the closed month.
+    ledger = Ledger(ctx)
+    stored = await ledger.closed_summaries(PERIOD)
+    by_customer = {f"bc{sub[2:]}": summary for sub, summary in stored.items()}
+    assert by_customer == bulk  # what closing stored is the arithmetic, exactly
+    sample = await _timed(lambda: ledger.closed_summaries(PERIOD), rounds=ROUNDS, warmup=0)
+    bench_report.add(
+        f"Ledger.closed_summaries: {CUSTOMERS} period summaries [{backend}]", sample,
+        baseline=baseline,
+        extra={"per_customer_ms": round(sample.median / CUSTOMERS * 1e3, 3),
+               "billable_minutes": sum(s.billable_minutes for s in stored.values()),
+               "rounds_note": f"{ROUNDS} rounds after one untimed call"},
+    )  # fmt: skip
+
+    # Recording in November on top of October's 100,000 entries: the same customers.
     await _clear(engine, entries=False)
     fresh_row = f"Ledger.record, no history (per entry) [{backend}]"
     bench_report.add(fresh_row, _sample(fresh.times_ns), extra=_record_extra(fresh, 0))
     loaded = await _record(ctx, recorders, rng)
     assert len(loaded.entries) == RECORDS
-    assert await _outbox_rows(engine) == loaded.billed
-    # Hour banks are long past their included hours: each of their entries bills.
-    hour_banks = {c for c in recorders if population.plan_of[c] in ("support-10h", "support-20h")}
-    assert loaded.billed == sum(1 for e in loaded.entries if e.customer_id in hour_banks)
+    assert await _outbox_rows(engine) == loaded.billed == per_hour
     bench_report.add(
         f"Ledger.record, {ENTRIES:,} in history (per entry) [{backend}]",
         _sample(loaded.times_ns), baseline=fresh_row,
         extra={**_record_extra(loaded, ENTRIES),
-               "note": "ratio is history/no-history: record() reloads the subscription's "
-                       "entries and checks period_billed on every call"},
+               "note": "ratio is history/no-history: record() reads the open periods only, "
+                       "from the minutes the last closed one rolled out"},
     )  # fmt: skip
 
 
@@ -385,6 +349,7 @@ async def test_stripe_calls_per_sign_up(
 ) -> None:
     backend = engine.dialect.name
     clock = MovableClock(NOW)
+    fake.clock = clock  # Stripe's "now" too
     ctx = stripe_ctx(engine, clock)
     plan = sample_catalog().get("support-20h")  # a fee and metered minutes: two prices
     fake.add(price("price_fee", fee_lookup_key(plan.id, plan.version), 150000,

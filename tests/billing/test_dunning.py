@@ -77,7 +77,10 @@ async def test_past_due_then_suspended_after_14_days_then_ended_after_21_more(
     assert (ended.state, ended.ended_at) == ("cancelled", FAILED + timedelta(days=35))
     (cancel,) = await outbox(ctx, "subscription.cancel")
     assert cancel.idempotency_key == f"subscription.cancel:{subscription.id}"
-    assert cancel.payload == {"subscription_id": subscription.id}
+    assert cancel.payload == {
+        "customer_id": subscription.customer_id,
+        "subscription_id": subscription.id,
+    }
     assert await dunning.tick(FAILED + timedelta(days=90)) == []
 
 
@@ -166,6 +169,27 @@ async def test_resuming_a_manual_suspension_with_a_debt_returns_to_dunning(
 
     resumed = await Subscriptions(ctx).resume(subscription.id)
 
+    assert (resumed.state, resumed.past_due_since) == ("past_due", FAILED)
+
+
+async def test_a_payment_failure_during_a_manual_suspension_is_remembered(
+    ctx: BillingContext,
+) -> None:
+    subscription = await subscribe(ctx)
+    subs = Subscriptions(ctx)
+    await subs.suspend(subscription.id)
+
+    assert await failed(ctx, subscription.id, FAILED)  # the January invoice fails meanwhile
+    assert not await failed(ctx, subscription.id, FAILED + timedelta(days=3))  # a retry
+    held = await subs.get(subscription.id)
+    assert (held.state, held.suspension_reason, held.past_due_since) == (
+        "suspended",
+        "manual",
+        FAILED,
+    )
+    assert await Dunning(ctx).tick(FAILED + timedelta(days=100)) == []  # still the operator's
+
+    resumed = await subs.resume(subscription.id)
     assert (resumed.state, resumed.past_due_since) == ("past_due", FAILED)
 
 

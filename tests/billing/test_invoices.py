@@ -31,8 +31,8 @@ def utc(epoch: int) -> datetime:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    yield from mocked_stripe()
+def fake(clock: MovableClock) -> Iterator[FakeStripe]:
+    yield from mocked_stripe(clock)
 
 
 @pytest.fixture

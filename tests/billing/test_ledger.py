@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from sqlalchemy import select
@@ -79,6 +80,7 @@ async def test_hour_bank_bills_only_minutes_beyond_the_included(engine: AsyncEng
             {
                 "customer_id": customer,
                 "entry_id": over.id,
+                "subscription_id": ANY,
                 "minutes": 30,
                 "timestamp": int(at(12, 8).timestamp()),
             },
@@ -154,6 +156,7 @@ async def test_per_hour_entries_past_the_cap_wait_for_approval(engine: AsyncEngi
         {
             "customer_id": customer,
             "entry_id": waiting.id,
+            "subscription_id": ANY,
             "minutes": 60,
             "timestamp": int(waiting.worked_at.timestamp()),
         },
@@ -241,7 +244,8 @@ async def test_a_correction_is_a_new_entry_and_a_credit(engine: AsyncEngine) -> 
     assert "2026-11" in credit[2]["description"]
     assert correction.billed_period == "2026-12"
     assert [e.id for e in await ledger.entries(customer, NOV)] == [original.id, correction.id]
-    assert (await ledger.summary(customer, NOV)).billable_minutes == 60
+    # November was invoiced with 90 minutes and stays so: the credit is December's line.
+    assert (await ledger.summary(customer, NOV)).billable_minutes == 90
 
     with pytest.raises(InvalidEntry, match="cannot lose"):
         await ledger.correct(original.id, -61, "too much", "ana")

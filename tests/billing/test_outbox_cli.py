@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.cli_outbox import outbox_group
 from billing.context import BillingContext
-from billing.outbox import OutboxKind, enqueue
+from billing.outbox import OutboxKind
 from billing.stripe_client import make_client
 from portal import migrate
 from portal.database import create_engine
 from portal.settings import DatabaseSettings
-from tests.fixtures.billing import make_customer
+from tests.fixtures.billing import make_customer, outbox_row
 from tests.fixtures.billing_stripe import mocked_stripe, rows, stripe_ctx
 from tests.fixtures.clock import MovableClock
 from tests.fixtures.stripe import FakeStripe
@@ -62,10 +62,11 @@ async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 async def test_list_retry_and_drain(sqlite_engine: AsyncEngine, fake: FakeStripe) -> None:
     engine = sqlite_engine
     clock = MovableClock()
+    fake.clock = clock  # Stripe's "now" too
     ctx = stripe_ctx(engine, clock)
     async with ctx.sessions() as session, session.begin():
         customer = await make_customer(session, clock(), stripe_customer_id="cus_1")
-        await enqueue(session, kind=OutboxKind.METER_EVENT,
+        await outbox_row(session, kind=OutboxKind.METER_EVENT,
                       payload={"customer_id": customer.id, "entry_id": "e1", "minutes": 30,
                                "timestamp": 1_795_000_000},
                       key="meter:e1", now=clock())  # fmt: skip

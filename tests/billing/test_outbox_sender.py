@@ -5,14 +5,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.models import OutboxState
-from billing.outbox import OutboxKind, enqueue
-from billing.outbox_sender import OutboxSender
+from billing.outbox import (
+    CustomerCreate,
+    InvoiceItem,
+    MeterEvent,
+    SubscriptionCancel,
+    SubscriptionCreate,
+    SubscriptionUpdate,
+    enqueue,
+)
+from billing.outbox.sender import OutboxSender
 from tests.fixtures.billing import make_customer, make_subscription
 from tests.fixtures.billing_stripe import mocked_stripe, rows, sender, stripe_ctx
 from tests.fixtures.clock import MovableClock
@@ -22,8 +31,8 @@ CHANGED_AT = 1_794_000_000  # 2026-11-06 21:20 UTC, in the subscription's Novemb
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    yield from mocked_stripe()
+def fake(clock: MovableClock) -> Iterator[FakeStripe]:
+    yield from mocked_stripe(clock)
 
 
 @pytest.fixture
@@ -51,8 +60,7 @@ async def test_customer_create_sends_our_ids_and_stores_stripes(
         customer = await make_customer(session, clock(), name="Ann Example", company="ACME")
         payload = {"customer_id": customer.id, "email": customer.email, "name": "Ann Example",
                    "company": "ACME"}  # fmt: skip
-        await enqueue(session, kind=OutboxKind.CUSTOMER_CREATE, payload=payload,
-                      key=f"customer.create:{customer.id}", now=clock())  # fmt: skip
+        await enqueue(session, CustomerCreate(**payload), now=clock())
 
     report = await sender(ctx).drain()
 
@@ -78,7 +86,7 @@ async def test_customer_create_sends_our_ids_and_stores_stripes(
         assert stored.stripe_customer_id == "cus_0001"
 
 
-async def test_sign_up_waits_for_the_customer_then_creates_the_subscription(
+async def test_a_subscription_waits_behind_its_customer_then_is_created(
     engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
 ) -> None:
     ctx = stripe_ctx(engine, clock)
@@ -87,23 +95,33 @@ async def test_sign_up_waits_for_the_customer_then_creates_the_subscription(
     async with ctx.sessions() as session, session.begin():
         customer = await make_customer(session, clock())
         sub = await make_subscription(session, customer, "support-20h", clock(), state="trialing")
-        # Enqueued in the "wrong" order: the subscription row must wait, not die.
-        await enqueue(session, kind=OutboxKind.SUBSCRIPTION_CREATE,
-                      payload={"subscription_id": sub.id, "customer_id": customer.id,
-                               "plan_id": "support-20h", "plan_version": 1,
-                               "trial_end": trial_end, "support_plan": True},
-                      key=f"subscription.create:{sub.id}", now=clock())  # fmt: skip
-        clock.advance(seconds=1)
-        await enqueue(session, kind=OutboxKind.CUSTOMER_CREATE,
-                      payload={"customer_id": customer.id, "email": customer.email,
-                               "name": customer.name, "company": ""},
-                      key=f"customer.create:{customer.id}", now=clock())  # fmt: skip
+        await enqueue(
+            session,
+            CustomerCreate(
+                customer_id=customer.id, email=customer.email, name=customer.name, company=""
+            ),
+            now=clock(),
+        )
+        await enqueue(
+            session,
+            SubscriptionCreate(
+                subscription_id=sub.id,
+                customer_id=customer.id,
+                plan_id="support-20h",
+                plan_version=1,
+                trial_end=trial_end,
+            ),
+            now=clock(),
+        )
+    fake.fail(1, 500, lambda call: call.path == "/v1/customers")
 
     first = await sender(ctx).drain()
-    assert (first.sent, first.waiting, first.dead) == (1, 1, 0)
+    # The customer failed once; its subscription is not even tried while it waits.
+    assert (first.sent, first.retrying, first.waiting, first.dead) == (0, 1, 0, 0)
+    assert fake.posts("/v1/subscriptions") == []
     clock.advance(minutes=2)
     second = await sender(ctx).drain()
-    assert (second.sent, second.dead) == (1, 0)
+    assert (second.sent, second.dead) == (2, 0)
 
     [call] = fake.posts("/v1/subscriptions")
     assert call.form == {
@@ -111,6 +129,9 @@ async def test_sign_up_waits_for_the_customer_then_creates_the_subscription(
         "items[0][price]": "price_fee",
         "items[1][price]": "price_min",
         "billing_cycle_anchor_config[day_of_month]": "1",
+        "billing_cycle_anchor_config[hour]": "0",
+        "billing_cycle_anchor_config[minute]": "0",
+        "billing_cycle_anchor_config[second]": "0",
         "proration_behavior": "create_prorations",
         "trial_end": str(trial_end),
         "metadata[dockyard_subscription_id]": sub.id,
@@ -122,8 +143,9 @@ async def test_sign_up_waits_for_the_customer_then_creates_the_subscription(
     lookups = [c for c in fake.calls if c.method == "GET" and c.path == "/v1/prices"]
     assert lookups[0].form["lookup_keys[0]"] == "dockyard:support-20h:v1"
     assert lookups[0].form["lookup_keys[1]"] == "dockyard:support-20h:v1:minutes"
-    # A sign-up costs three calls: customer, one price lookup, subscription.
+    # A sign-up costs three calls: customer, one price lookup, subscription (plus the retry).
     assert [(c.method, c.path) for c in fake.calls] == [
+        ("POST", "/v1/customers"),
         ("POST", "/v1/customers"),
         ("GET", "/v1/prices"),
         ("POST", "/v1/subscriptions"),
@@ -138,15 +160,23 @@ async def test_meter_event_and_invoice_item_parameters(
     ctx = stripe_ctx(engine, clock)
     async with ctx.sessions() as session, session.begin():
         customer = await make_customer(session, clock(), stripe_customer_id="cus_known")
-        await enqueue(session, kind=OutboxKind.METER_EVENT,
-                      payload={"customer_id": customer.id, "entry_id": "e1", "minutes": 45,
-                               "timestamp": 1_795_000_000},
-                      key="meter:e1", now=clock())  # fmt: skip
-        await enqueue(session, kind=OutboxKind.INVOICE_ITEM,
-                      payload={"customer_id": customer.id, "entry_id": "e2", "amount_minor": -4750,
-                               "currency": "EUR", "description": "Correction of 2026-10",
-                               "period": "2026-11"},
-                      key="invoice_item:e2", now=clock())  # fmt: skip
+        await enqueue(
+            session,
+            MeterEvent(customer_id=customer.id, entry_id="e1", minutes=45, timestamp=1_795_000_000),
+            now=clock(),
+        )
+        await enqueue(
+            session,
+            InvoiceItem(
+                customer_id=customer.id,
+                entry_id="e2",
+                amount_minor=-4750,
+                currency="EUR",
+                description="Correction of 2026-10",
+                period="2026-11",
+            ),
+            now=clock(),
+        )
 
     report = await sender(ctx).drain()
 
@@ -190,14 +220,25 @@ async def test_update_swaps_prices_and_cancel_deletes(
         customer = await make_customer(session, clock(), stripe_customer_id="cus_known")
         sub = await make_subscription(session, customer, "server-s", clock(),
                                       stripe_subscription_id="sub_1")  # fmt: skip
-        await enqueue(session, kind=OutboxKind.SUBSCRIPTION_UPDATE,
-                      payload={"subscription_id": sub.id, "plan_id": "server-m", "plan_version": 1,
-                               "proration_behavior": "always_invoice", "cancel_at": None,
-                               "changed_at": CHANGED_AT},
-                      key=f"subscription.update:{sub.id}:1", now=clock())  # fmt: skip
-        await enqueue(session, kind=OutboxKind.SUBSCRIPTION_CANCEL,
-                      payload={"subscription_id": sub.id},
-                      key=f"subscription.cancel:{sub.id}", now=clock())  # fmt: skip
+        await enqueue(
+            session,
+            SubscriptionUpdate(
+                customer_id=customer.id,
+                subscription_id=sub.id,
+                number=1,
+                plan_id="server-m",
+                plan_version=1,
+                proration_behavior="always_invoice",
+                cancel_at=None,
+                changed_at=CHANGED_AT,
+            ),
+            now=clock(),
+        )
+        await enqueue(
+            session,
+            SubscriptionCancel(customer_id=customer.id, subscription_id=sub.id),
+            now=clock(),
+        )
 
     report = await sender(ctx).drain()
 
@@ -227,7 +268,7 @@ async def _update_sent(
     fake: FakeStripe,
     *,
     period: tuple[int, int],
-    **payload: object,
+    **payload: Any,
 ) -> dict[str, str]:
     """The form of the update a subscription.update message with ``payload`` makes, sent
     to a Server S subscription in Stripe's current ``period``."""
@@ -241,10 +282,19 @@ async def _update_sent(
         customer = await make_customer(session, clock(), stripe_customer_id="cus_known")
         sub = await make_subscription(session, customer, "server-s", clock(),
                                       stripe_subscription_id="sub_1")  # fmt: skip
-        await enqueue(session, kind=OutboxKind.SUBSCRIPTION_UPDATE,
-                      payload={"subscription_id": sub.id, "plan_id": "server-m", "plan_version": 1,
-                               "cancel_at": None, **payload},
-                      key=f"subscription.update:{sub.id}:1", now=clock())  # fmt: skip
+        await enqueue(
+            session,
+            SubscriptionUpdate(
+                customer_id=sub.customer_id,
+                subscription_id=sub.id,
+                number=1,
+                plan_id="server-m",
+                plan_version=1,
+                cancel_at=None,
+                **payload,
+            ),
+            now=clock(),
+        )
 
     assert (await sender(ctx).drain()).sent == 1
     [update] = fake.posts("/v1/subscriptions/sub_1")
@@ -291,11 +341,18 @@ async def test_an_invoice_item_for_no_period_is_dead_with_a_clear_message(
     ctx = stripe_ctx(engine, clock)
     async with ctx.sessions() as session, session.begin():
         customer = await make_customer(session, clock(), stripe_customer_id="cus_known")
-        await enqueue(session, kind=OutboxKind.INVOICE_ITEM,
-                      payload={"customer_id": customer.id, "entry_id": "e2", "amount_minor": 100,
-                               "currency": "EUR", "description": "Extra work",
-                               "period": "November"},
-                      key="invoice_item:e2", now=clock())  # fmt: skip
+        await enqueue(
+            session,
+            InvoiceItem(
+                customer_id=customer.id,
+                entry_id="e2",
+                amount_minor=100,
+                currency="EUR",
+                description="Extra work",
+                period="November",
+            ),
+            now=clock(),
+        )
 
     assert (await sender(ctx).drain()).dead == 1
     [row] = await rows(ctx)
@@ -309,7 +366,9 @@ async def test_without_a_key_the_outbox_holds(engine: AsyncEngine, clock: Movabl
 
     ctx = billing_context(engine, clock)  # no Stripe settings: offline
     async with ctx.sessions() as session, session.begin():
-        await enqueue(session, kind=OutboxKind.METER_EVENT, payload={}, key="meter:x", now=clock())
+        await enqueue(
+            session, MeterEvent(customer_id="c1", entry_id="x", minutes=1, timestamp=0), now=clock()
+        )
 
     def no_client() -> object:
         raise AssertionError("no Stripe client may be built without a key")
@@ -322,18 +381,30 @@ async def test_without_a_key_the_outbox_holds(engine: AsyncEngine, clock: Movabl
     assert row.state == OutboxState.PENDING.value
 
 
-async def _meter_rows(ctx_engine: AsyncEngine, clock: MovableClock, count: int) -> list[str]:
+async def _meter_rows(
+    ctx_engine: AsyncEngine, clock: MovableClock, count: int, customers: int = 1
+) -> list[str]:
+    """``count`` meter events, dealt round the ``customers`` (each one's in order)."""
     ctx = stripe_ctx(ctx_engine, clock)
     keys = []
     async with ctx.sessions() as session, session.begin():
-        customer = await make_customer(session, clock(), stripe_customer_id="cus_known")
+        held = [
+            await make_customer(session, clock(), stripe_customer_id=f"cus_known{n}")
+            for n in range(customers)
+        ]
         for n in range(count):
             key = f"meter:e{n}"
             keys.append(key)
-            await enqueue(session, kind=OutboxKind.METER_EVENT,
-                          payload={"customer_id": customer.id, "entry_id": f"e{n}",
-                                   "minutes": 15, "timestamp": 1_795_000_000},
-                          key=key, now=clock())  # fmt: skip
+            await enqueue(
+                session,
+                MeterEvent(
+                    customer_id=held[n % customers].id,
+                    entry_id=f"e{n}",
+                    minutes=15,
+                    timestamp=int(clock().timestamp()),
+                ),
+                now=clock(),
+            )
     return keys
 
 
@@ -407,16 +478,19 @@ async def test_a_worker_killed_after_sending_resends_with_the_same_key(
     ctx = stripe_ctx(engine, clock, worker_id="doomed")
     async with ctx.sessions() as session, session.begin():
         customer = await make_customer(session, clock())
-        await enqueue(session, kind=OutboxKind.CUSTOMER_CREATE,
-                      payload={"customer_id": customer.id, "email": customer.email,
-                               "name": customer.name, "company": ""},
-                      key=f"customer.create:{customer.id}", now=clock())  # fmt: skip
+        await enqueue(
+            session,
+            CustomerCreate(
+                customer_id=customer.id, email=customer.email, name=customer.name, company=""
+            ),
+            now=clock(),
+        )
     doomed = sender(ctx, claim_ttl=timedelta(minutes=5))
     [claimed] = await doomed.claim(10)
     from billing.stripe_client import make_client
 
     # Stripe answers, but the worker dies before recording anything.
-    await doomed._call(make_client(ctx.stripe), claimed)
+    await doomed.send(make_client(ctx.stripe), claimed)
     assert len(fake.posts("/v1/customers")) == 1
 
     survivor = sender(stripe_ctx(engine, clock, worker_id="survivor"))
@@ -437,7 +511,7 @@ async def test_a_worker_killed_after_sending_resends_with_the_same_key(
 async def test_two_senders_draining_at_once_never_send_a_row_twice(
     engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
 ) -> None:
-    keys = await _meter_rows(engine, clock, 40)
+    keys = await _meter_rows(engine, clock, 40, customers=8)
     senders = [
         sender(stripe_ctx(engine, clock, worker_id=name), batch=3) for name in ("w1", "w2", "w3")
     ]

@@ -190,8 +190,8 @@ class Scenario:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    yield from mocked_stripe()
+def fake(clock: MovableClock) -> Iterator[FakeStripe]:
+    yield from mocked_stripe(clock)
 
 
 @pytest.fixture

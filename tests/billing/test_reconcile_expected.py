@@ -203,7 +203,7 @@ async def test_an_upgrade_mid_month_nets_a_credit_and_a_charge_each_rounded(
     ]
 
 
-async def test_a_downgrade_counts_from_the_period_end_without_proration(
+async def test_a_downgrade_counts_from_the_period_end_by_a_proration_at_the_boundary(
     ctx: BillingContext, clock: MovableClock
 ) -> None:
     customer = await new_customer(ctx)
@@ -219,8 +219,11 @@ async def test_a_downgrade_counts_from_the_period_end_without_proration(
         (f"fee:{sub}:2026-11", 2400, 1, "EUR", sub),
         (f"item:setup:{sub}", 1500, 1, "EUR", sub),
     ]
+    # Stripe invoiced December at the old price at midnight, before the worker's change
+    # arrived: the change credits it and charges the new one from the boundary (net 900).
     assert summary(await expected_lines(ctx, "2026-12")) == [
-        (f"fee:{sub}:2026-12", 900, 1, "EUR", sub)
+        (f"fee:{sub}:2026-12", 2400, 1, "EUR", sub),
+        (f"proration:{sub}:2026-12", -1500, 1, "EUR", sub),
     ]
 
 

@@ -256,8 +256,8 @@ async def reconciled(world: World) -> Reconciliation:
 
 
 @pytest.fixture
-def fake_stripe() -> Iterator[FakeStripe]:
-    yield from mocked_stripe()
+def fake_stripe(clock: MovableClock) -> Iterator[FakeStripe]:
+    yield from mocked_stripe(clock)
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.context import BillingContext
-from billing.outbox import OutboxKind, enqueue
+from billing.outbox import OutboxKind
 from billing.reconcile.findings import FindingKind
 from billing.reconcile.run import reconcile
 from billing.reconcile.stripe_reader import StripeReadInterrupted
 from billing.reconcile.stripe_retry import Retry
-from tests.fixtures.billing import make_customer, make_subscription
+from tests.fixtures.billing import make_customer, make_subscription, outbox_row
 from tests.fixtures.billing_stripe import client_for, mocked_stripe, stripe_ctx
 from tests.fixtures.clock import MovableClock
 from tests.fixtures.reconcile import SERVER_M, monthly_fee_invoices
@@ -133,7 +133,7 @@ async def test_an_item_that_waited_for_a_later_invoice_is_still_found(
         datetime(2026, 12, 1, 0, 1, tzinfo=UTC),
     )
     async with ctx.sessions() as session, session.begin():
-        message = await enqueue(
+        message = await outbox_row(
             session,
             kind=OutboxKind.INVOICE_ITEM,
             key="invoice_item:setup:late",

@@ -10,11 +10,12 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.checkout import create_checkout_session
+from billing.customers import Customers
 from billing.errors import StripeFailure
 from billing.settings import StripeSettings
 from billing.stripe_client import StripeNotConfigured, classify, make_client
 from tests.fixtures.billing import make_customer, make_subscription
-from tests.fixtures.billing_stripe import client_for, mocked_stripe, stripe_ctx
+from tests.fixtures.billing_stripe import client_for, mocked_stripe, rows, sender, stripe_ctx
 from tests.fixtures.clock import MovableClock
 from tests.fixtures.stripe import FakeStripe, price
 
@@ -26,6 +27,7 @@ def fake() -> Iterator[FakeStripe]:
 
 async def test_checkout_session_parameters(engine: AsyncEngine, fake: FakeStripe) -> None:
     clock = MovableClock()
+    fake.clock = clock  # Stripe's "now" too
     ctx = stripe_ctx(engine, clock)
     fake.add(price("price_fee", "dockyard:support-20h:v1", 150000, recurring={"interval": "month"}))
     fake.add(price("price_min", "dockyard:support-20h:v1:minutes", 2000,
@@ -40,7 +42,10 @@ async def test_checkout_session_parameters(engine: AsyncEngine, fake: FakeStripe
         ctx, client_for(ctx), customer, sub, "https://dock.test/ok", "https://dock.test/no"
     )
 
-    assert url == "https://checkout.stripe.test/c/cs_0001"
+    # The customer is made in Stripe first (one per customer: see the test below).
+    assert url == "https://checkout.stripe.test/c/cs_0002"
+    [made] = fake.posts("/v1/customers")
+    assert made.idempotency_key == f"customer.create:{customer.id}"
     [call] = fake.posts("/v1/checkout/sessions")
     metadata = {
         "dockyard_subscription_id": sub.id,
@@ -60,15 +65,70 @@ async def test_checkout_session_parameters(engine: AsyncEngine, fake: FakeStripe
         **{f"subscription_data[metadata][{k}]": v for k, v in metadata.items()},
         "subscription_data[billing_cycle_anchor_config][day_of_month]": "1",
         "subscription_data[trial_end]": str(int(trial_end.timestamp())),
-        "customer_email": customer.email,
+        "customer": "cus_0001",
     }
     assert call.idempotency_key == f"checkout:{sub.id}"
+
+
+async def test_checkout_charges_the_setup_fee_as_a_one_time_line(
+    engine: AsyncEngine, fake: FakeStripe
+) -> None:
+    """Issue 10, item 1: an order through Checkout used to lose the plan's setup fee."""
+    clock = MovableClock()
+    fake.clock = clock  # Stripe's "now" too
+    ctx = stripe_ctx(engine, clock)
+    fake.add(price("price_m", "dockyard:server-m:v1", 1900, recurring={"interval": "month"}))
+    async with ctx.sessions() as session, session.begin():
+        customer = await make_customer(session, clock(), stripe_customer_id="cus_1")
+        sub = await make_subscription(session, customer, "server-m", clock(), state="pending")
+
+    await create_checkout_session(ctx, client_for(ctx), customer, sub, "u", "v")
+
+    [call] = fake.posts("/v1/checkout/sessions")
+    plan = ctx.catalog().get("server-m", 1)
+    assert plan.pricing.setup_fee is not None
+    assert {k: v for k, v in call.form.items() if k.startswith("line_items[1]")} == {
+        "line_items[1][price_data][currency]": "eur",
+        "line_items[1][price_data][unit_amount]": str(plan.pricing.setup_fee.minor),
+        "line_items[1][price_data][product_data][name]": f"Setup fee: {plan.name}",
+        "line_items[1][quantity]": "1",
+    }
+    # Not queued a second time through the outbox.
+    assert [r for r in await rows(ctx) if r.kind == "invoice_item"] == []
+
+
+async def test_checkout_and_the_outbox_make_one_stripe_customer(
+    engine: AsyncEngine, fake: FakeStripe
+) -> None:
+    """Issue 10, item 6: Checkout opened before the outbox created the customer made a
+    second Stripe customer (``customer_email``), so usage went to one without a
+    subscription."""
+    clock = MovableClock()
+    fake.clock = clock  # Stripe's "now" too
+    ctx = stripe_ctx(engine, clock)
+    fake.add(price("price_s", "dockyard:server-s:v2", 900, recurring={"interval": "month"}))
+    customer = await Customers(ctx).create("ann@example.com", "Ann", currency="EUR")
+    async with ctx.sessions() as session, session.begin():
+        sub = await make_subscription(session, customer, "server-s", clock(), state="pending")
+
+    await create_checkout_session(ctx, client_for(ctx), customer, sub, "u", "v")
+    report = await sender(ctx).drain()  # the queued customer.create goes out afterwards
+
+    assert (report.sent, report.dead) == (1, 0)
+    customers = [o for o in fake.objects.values() if o["object"] == "customer"]
+    assert [c["id"] for c in customers] == ["cus_0001"]
+    [session_call] = fake.posts("/v1/checkout/sessions")
+    assert session_call.form["customer"] == "cus_0001"
+    assert "customer_email" not in session_call.form
+    [row] = await rows(ctx)
+    assert (row.kind, row.state, row.stripe_id) == ("customer.create", "sent", "cus_0001")
 
 
 async def test_checkout_without_a_synced_price_says_what_to_do(
     engine: AsyncEngine, fake: FakeStripe
 ) -> None:
     clock = MovableClock()
+    fake.clock = clock  # Stripe's "now" too
     ctx = stripe_ctx(engine, clock)
     async with ctx.sessions() as session, session.begin():
         customer = await make_customer(session, clock(), stripe_customer_id="cus_1")

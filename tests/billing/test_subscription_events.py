@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from billing import subscription_events as events
 from billing.context import BillingContext
 from billing.customers import Customers
-from billing.models import Subscription
+from billing.models import Invoice, Subscription
 from billing.subscriptions import Subscriptions
 from tests.fixtures.billing_subscriptions import START, at, new_customer, stripe_context
 from tests.fixtures.clock import MovableClock
@@ -103,6 +103,27 @@ async def test_checkout_decides_the_trial(ctx: BillingContext) -> None:
     assert (active.state, active.trial_ends_at) == ("active", None)
 
 
+async def test_a_commitment_starts_when_the_trial_stripe_reports_ends(
+    ctx: BillingContext,
+) -> None:
+    # support-20h: a month free, then 6 months committed.
+    customer = await new_customer(ctx)
+    subs = Subscriptions(ctx)
+    with_trial = await subs.subscribe(customer.id, "support-20h", stripe_checkout=True)
+    without = await subs.subscribe(customer.id, "support-20h", stripe_checkout=True)
+
+    await activate(ctx, with_trial.id, "trialing")  # Stripe's trial ends at TRIAL_END
+    await in_tx(  # checkout started this one without a trial
+        ctx,
+        lambda s: events.activate_from_checkout(
+            ctx, s, without.id, "sub_other", STRIPE_CUS, "active", None, NOW
+        ),
+    )
+
+    assert (await state_of(ctx, with_trial.id)).commitment_ends_at == at(2027, 6, 22, 9, 35)
+    assert (await state_of(ctx, without.id)).commitment_ends_at == at(2027, 5, 22, 9, 30)
+
+
 async def test_checkout_with_an_incomplete_payment_stays_pending(ctx: BillingContext) -> None:
     subscription = await pending(ctx, "server-m")
 
@@ -148,6 +169,50 @@ async def test_invoice_failed_then_paid(ctx: BillingContext) -> None:
     assert (await state_of(ctx, subscription.id)).past_due_since == NOW
     assert await in_tx(ctx, lambda s: events.mark_invoice_paid(ctx, s, STRIPE_SUB, NOW))
     assert not await in_tx(ctx, lambda s: events.mark_invoice_paid(ctx, s, STRIPE_SUB, NOW))
+    assert (await state_of(ctx, subscription.id)).state == "active"
+
+
+async def our_copy(
+    ctx: BillingContext, subscription: Subscription, invoice_id: str, status: str
+) -> None:
+    """Our copy of a 9.00 invoice of ``subscription`` (as billing.invoices records it)."""
+    paid = status == "paid"
+    async with ctx.sessions() as session, session.begin():
+        await session.merge(
+            Invoice(
+                id=invoice_id,
+                customer_id=subscription.customer_id,
+                subscription_id=subscription.id,
+                status=status,
+                currency="EUR",
+                total=900,
+                amount_due=900,
+                amount_paid=900 if paid else 0,
+                amount_remaining=0 if paid else 900,
+                period_start=at(2026, 12, 1),
+                period_end=at(2027, 1, 1),
+                created_at=at(2027, 1, 1),
+                updated_at=NOW,
+            )
+        )
+
+
+async def test_stripe_saying_active_does_not_end_dunning_while_an_invoice_is_unpaid(
+    ctx: BillingContext,
+) -> None:
+    subscription = await pending(ctx, "server-m")
+    await activate(ctx, subscription.id, "active")
+    await our_copy(ctx, subscription, "in_renewal", "open")
+    await in_tx(ctx, lambda s: events.mark_invoice_failed(ctx, s, STRIPE_SUB, NOW))
+
+    # An upgrade's proration invoice was paid: Stripe's status follows that latest invoice.
+    await our_copy(ctx, subscription, "in_proration", "paid")
+    assert not await in_tx(ctx, lambda s: events.mark_invoice_paid(ctx, s, STRIPE_SUB, NOW))
+    assert not await mirror(ctx, "active")
+    assert (await state_of(ctx, subscription.id)).state == "past_due"
+
+    await our_copy(ctx, subscription, "in_renewal", "paid")
+    assert await mirror(ctx, "active")
     assert (await state_of(ctx, subscription.id)).state == "active"
 
 

@@ -7,6 +7,7 @@ The clock moves across month ends; every Stripe-bound change is checked in the o
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -18,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from billing.context import BillingContext
 from billing.customers import Customers
 from billing.errors import InvalidTransition, UnknownCustomer
-from billing.models import Customer, OutboxMessage
-from billing.months import add_months, fees_between, monthly_price
-from billing.subscriptions import CurrencyMismatch, Subscriptions
+from billing.models import Customer, OutboxMessage, Subscription
+from billing.months import add_months, monthly_price
+from billing.subscriptions import CurrencyMismatch, Subscriptions, cancellation_terms
 from plans import UnknownPlan
+from plans.model import Commitment, EarlyCancellation
 from tests.fixtures.billing import sample_catalog
 from tests.fixtures.billing_subscriptions import (
     START,
@@ -78,18 +80,9 @@ def test_add_months(start: datetime, months: int, expected: datetime) -> None:
     assert add_months(start, months) == expected
 
 
-def test_fees_between_counts_whole_months_and_shares_of_partial_ones() -> None:
-    business = sample_catalog().get("app-business")  # 79.00 a month
-    server_l = sample_catalog().get("server-l")  # 768.00 a year
-
-    assert monthly_price(server_l) == 6400
-    assert fees_between(business, at(2027, 2, 1), at(2027, 5, 1)) == 3 * 7900
-    assert fees_between(business, at(2027, 2, 1), at(2027, 2, 15)) == 7900 // 2  # 14 of 28 days
-    # Half a cent rounds up, once, on the total.
-    assert fees_between(business, at(2027, 2, 1), at(2027, 5, 22, 9, 30)) == 3 * 7900 + round(
-        7900 * Fraction(21 * 24 * 60 + 570, 31 * 24 * 60)
-    )
-    assert fees_between(business, at(2027, 5, 1), at(2027, 5, 1)) == 0
+def test_the_monthly_price_spreads_a_yearly_fee_over_12_months() -> None:
+    assert monthly_price(sample_catalog().get("app-business")) == 7900
+    assert monthly_price(sample_catalog().get("server-l")) == 6400  # 768.00 a year
 
 
 async def early_cancellation_items(ctx: BillingContext) -> list[OutboxMessage]:
@@ -125,11 +118,10 @@ async def test_offline_a_trial_starts_at_once_and_create_waits_in_the_outbox(
         "plan_id": "app-starter",
         "plan_version": 1,
         "trial_end": epoch(TRIAL_END),
-        "support_plan": False,
     }
 
 
-async def test_a_plan_without_trial_is_active_and_a_support_plan_says_so(
+async def test_a_plan_without_trial_is_active_at_once(
     subs: Subscriptions, customer: Customer
 ) -> None:
     subscription = await subs.subscribe(customer.id, "support-flat", stripe_checkout=False)
@@ -139,7 +131,6 @@ async def test_a_plan_without_trial_is_active_and_a_support_plan_says_so(
     assert subscription.commitment_ends_at == at(2027, 11, 22, 9, 30)
     (message,) = await outbox(subs.ctx, "subscription.create")
     assert message.payload["trial_end"] is None
-    assert message.payload["support_plan"] is True
 
 
 async def test_a_setup_fee_goes_on_the_first_invoice_once(
@@ -271,6 +262,8 @@ async def test_outside_a_commitment_cancelling_ends_at_the_period_end(
     (update,) = await outbox(subs.ctx, "subscription.update")
     assert update.idempotency_key == f"subscription.update:{subscription.id}:1"
     assert update.payload == {
+        "customer_id": customer.id,
+        "number": 1,
         "subscription_id": subscription.id,
         "plan_id": "server-m",
         "plan_version": 1,
@@ -291,12 +284,12 @@ async def test_outside_a_commitment_cancelling_ends_at_the_period_end(
         await subs.cancel(subscription.id)
 
 
-async def test_six_month_end_of_term_cancels_when_the_commitment_ends(
+async def test_a_commitment_starts_when_the_trial_ends(
     subs: Subscriptions, customer: Customer, clock: MovableClock
 ) -> None:
-    # support-20h: one month free, then a 6-month commitment (end_of_term) from the start.
+    # support-20h: one month free (to 2026-12-22 09:30), then 6 months committed, end_of_term.
     subscription = await subs.subscribe(customer.id, "support-20h", stripe_checkout=False)
-    commitment_end = at(2027, 5, 22, 9, 30)
+    commitment_end = at(2027, 6, 22, 9, 30)
     assert subscription.commitment_ends_at == commitment_end
     clock.now = at(2027, 1, 10)
     await subs.roll_periods(clock.now)
@@ -307,13 +300,33 @@ async def test_six_month_end_of_term_cancels_when_the_commitment_ends(
     (update,) = await outbox(subs.ctx, "subscription.update")
     assert update.payload["cancel_at"] == epoch(commitment_end)
     assert await outbox(subs.ctx, "invoice_item") == []
-    await subs.roll_periods(at(2027, 5, 22, 9, 29))
+    await subs.roll_periods(at(2027, 6, 22, 9, 29))
     still = await subs.get(subscription.id)
-    assert (still.state, still.period_start) == ("active", at(2027, 5, 1))
-    changes = await subs.roll_periods(at(2027, 6, 3))
+    assert (still.state, still.period_start) == ("active", at(2027, 6, 1))
+    changes = await subs.roll_periods(at(2027, 7, 3))
     assert [c.what for c in changes] == ["cancelled"]
     ended = await subs.get(subscription.id)
     assert (ended.state, ended.ended_at) == ("cancelled", commitment_end)
+
+
+async def test_cancelling_during_the_trial_ends_it_with_the_trial_and_owes_nothing(
+    subs: Subscriptions, customer: Customer, clock: MovableClock
+) -> None:
+    # support-20h's 6-month commitment (end_of_term) would only start on 2026-12-22 09:30.
+    subscription = await subs.subscribe(customer.id, "support-20h", stripe_checkout=False)
+    clock.now = at(2026, 12, 5)
+    await subs.roll_periods(clock.now)
+
+    cancelled = await subs.cancel(subscription.id)
+
+    assert cancelled.cancel_at == TRIAL_END
+    assert await outbox(subs.ctx, "invoice_item") == []
+    (update,) = await outbox(subs.ctx, "subscription.update")
+    assert update.payload["cancel_at"] == epoch(TRIAL_END)
+    changes = await subs.roll_periods(TRIAL_END)
+    assert [c.what for c in changes] == ["cancelled"]
+    ended = await subs.get(subscription.id)
+    assert (ended.state, ended.ended_at) == ("cancelled", TRIAL_END)
 
 
 async def test_six_month_pay_remaining_ends_at_the_period_end_and_invoices_the_rest(
@@ -343,35 +356,85 @@ async def test_six_month_pay_remaining_ends_at_the_period_end_and_invoices_the_r
     assert (await subs.get(subscription.id)).ended_at == at(2027, 2, 1)
 
 
-async def test_twelve_month_end_of_term_and_fee(
+async def test_a_yearly_plan_runs_to_the_end_of_its_paid_year(
     subs: Subscriptions, customer: Customer, clock: MovableClock
 ) -> None:
-    server = await subs.subscribe(customer.id, "server-l", stripe_checkout=False)
-    support = await subs.subscribe(customer.id, "support-10h", stripe_checkout=False)
+    # Both yearly, 12 months committed from 2026-11-22 09:30. Stripe invoiced 22-30 November
+    # (prorated) and then the year from 2026-12-01: paid through 2027-12-01.
+    server = await subs.subscribe(customer.id, "server-l", stripe_checkout=False)  # end_of_term
+    support = await subs.subscribe(customer.id, "support-10h", stripe_checkout=False)  # fee
     clock.now = at(2027, 3, 3)
 
-    assert (await subs.cancel(server.id)).cancel_at == at(2027, 11, 22, 9, 30)
-    assert (await subs.cancel(support.id)).cancel_at == at(2027, 4, 1)  # fee: at period end
+    assert (await subs.cancel(server.id)).cancel_at == at(2027, 12, 1)
+    assert (await subs.cancel(support.id)).cancel_at == at(2027, 12, 1)
+
+    # The year paid covers the commitment: a fee on top would cost more than staying.
+    assert await early_cancellation_items(subs.ctx) == []
+    updates = await outbox(subs.ctx, "subscription.update")
+    assert [(u.idempotency_key, u.payload["cancel_at"]) for u in updates] == [
+        (f"subscription.update:{server.id}:1", epoch(at(2027, 12, 1))),
+        (f"subscription.update:{support.id}:1", epoch(at(2027, 12, 1))),
+    ]
+    await subs.roll_periods(at(2027, 11, 30))
+    assert (await subs.get(support.id)).state == "active"
+    await subs.roll_periods(at(2027, 12, 1))
+    assert (await subs.get(support.id)).ended_at == at(2027, 12, 1)
+
+
+async def test_a_yearly_fee_is_charged_before_the_year_is_invoiced(
+    subs: Subscriptions, customer: Customer, clock: MovableClock
+) -> None:
+    support = await subs.subscribe(customer.id, "support-10h", stripe_checkout=False)
+    clock.now = at(2026, 11, 25)  # only 22-30 November is invoiced
+
+    assert (await subs.cancel(support.id)).cancel_at == at(2026, 12, 1)
 
     (item,) = await early_cancellation_items(subs.ctx)
-    assert item.payload["amount_minor"] == 140000  # the plan's early_cancellation_fee
+    assert item.payload["amount_minor"] == 140000  # the plan's fee: less than the year
     assert item.payload["currency"] == "EUR"
     assert item.payload["description"] == "Support Contract 10 h: early cancellation fee"
     assert item.payload["customer_id"] == customer.id
-    updates = await outbox(subs.ctx, "subscription.update")
-    assert [(u.idempotency_key, u.payload["cancel_at"]) for u in updates] == [
-        (f"subscription.update:{server.id}:1", epoch(at(2027, 11, 22, 9, 30))),
-        (f"subscription.update:{support.id}:1", epoch(at(2027, 4, 1))),
-    ]
 
 
-async def test_after_the_commitment_cancelling_is_at_the_period_end_without_charges(
+def test_yearly_pay_remaining_charges_only_the_committed_time_after_the_paid_year() -> None:
+    # 768.00 a year, 24 months committed from 2026-11-22 09:30 (to 2028-11-22 09:30).
+    server_l = sample_catalog().get("server-l")
+    commitment = Commitment(24, EarlyCancellation.PAY_REMAINING)
+    plan = replace(server_l, pricing=replace(server_l.pricing, commitment=commitment))
+    subscription = Subscription(
+        id="s000000000001",
+        customer_id="c000001",
+        plan_id=plan.id,
+        plan_version=plan.version,
+        state="active",
+        started_at=START,
+        commitment_ends_at=at(2028, 11, 22, 9, 30),
+        period_start=at(2027, 3, 1),
+        period_end=at(2027, 4, 1),
+        created_at=START,
+    )
+
+    terms = cancellation_terms(subscription, plan, at(2027, 3, 3))
+
+    assert terms.ends_at == at(2027, 12, 1)  # the year invoiced on 2026-12-01 runs out
+    assert terms.policy is EarlyCancellation.PAY_REMAINING
+    # 2027-12-01 to 2028-11-22 09:30 of the (leap) year to 2028-12-01, as Stripe prorates it.
+    assert terms.charge_minor == round(76800 * Fraction(357 * 48 + 19, 366 * 48))
+    assert terms.charge_description == ("Server L: remaining commitment 2027-12-01 to 2028-11-22")
+    after_the_year = cancellation_terms(subscription, plan, at(2028, 1, 10))
+    assert (after_the_year.ends_at, after_the_year.charge_minor) == (at(2028, 12, 1), 0)
+
+
+async def test_after_the_commitment_cancelling_ends_at_the_paid_through_date_without_charges(
     subs: Subscriptions, customer: Customer, clock: MovableClock
 ) -> None:
-    subscription = await subs.subscribe(customer.id, "support-10h", stripe_checkout=False)
+    yearly = await subs.subscribe(customer.id, "support-10h", stripe_checkout=False)
+    monthly = await subs.subscribe(customer.id, "support-flat", stripe_checkout=False)
     clock.now = at(2027, 12, 5)  # the 12 months ended on 2027-11-22
 
-    assert (await subs.cancel(subscription.id)).cancel_at == at(2028, 1, 1)
+    # The second year was invoiced on 2027-12-01; a month runs to the next 1st.
+    assert (await subs.cancel(yearly.id)).cancel_at == at(2028, 12, 1)
+    assert (await subs.cancel(monthly.id)).cancel_at == at(2028, 1, 1)
     assert await outbox(subs.ctx, "invoice_item") == []
 
 
@@ -388,8 +451,14 @@ async def test_cancelling_immediately_ends_now_and_still_charges_the_policy(
 
     cancels = await outbox(subs.ctx, "subscription.cancel")
     assert [(m.idempotency_key, m.payload) for m in cancels] == [
-        (f"subscription.cancel:{business.id}", {"subscription_id": business.id}),
-        (f"subscription.cancel:{starter.id}", {"subscription_id": starter.id}),
+        (
+            f"subscription.cancel:{business.id}",
+            {"customer_id": customer.id, "subscription_id": business.id},
+        ),
+        (
+            f"subscription.cancel:{starter.id}",
+            {"customer_id": customer.id, "subscription_id": starter.id},
+        ),
     ]
     (item,) = await early_cancellation_items(subs.ctx)
     assert item.payload["entry_id"] == f"cancel-{business.id}"
@@ -424,6 +493,8 @@ async def test_an_upgrade_applies_now_prorated_and_a_downgrade_at_the_period_end
     (update,) = await outbox(subs.ctx, "subscription.update")
     assert update.idempotency_key == f"subscription.update:{subscription.id}:1"
     assert update.payload == {
+        "customer_id": customer.id,
+        "number": 1,
         "subscription_id": subscription.id,
         "plan_id": "server-m",
         "plan_version": 1,
@@ -449,7 +520,8 @@ async def test_an_upgrade_applies_now_prorated_and_a_downgrade_at_the_period_end
     second = (await outbox(subs.ctx, "subscription.update"))[1]
     assert second.idempotency_key == f"subscription.update:{subscription.id}:2"
     assert second.payload["plan_id"] == "server-s"
-    assert second.payload["proration_behavior"] == "none"
+    # Stripe invoiced the new period at the old price at the boundary: credited from there.
+    assert second.payload["proration_behavior"] == "always_invoice"
     assert second.payload["changed_at"] == epoch(at(2026, 12, 1))
 
 

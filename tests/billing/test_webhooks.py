@@ -27,8 +27,8 @@ from tests.fixtures.stripe import (
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    yield from mocked_stripe()
+def fake(clock: MovableClock) -> Iterator[FakeStripe]:
+    yield from mocked_stripe(clock)
 
 
 @pytest.fixture
@@ -174,6 +174,31 @@ async def test_payment_failed_then_deleted_are_mirrored(
         assert stored is not None
         assert stored.state == "cancelled"
         assert stored.ended_at is not None
+
+
+async def test_a_paid_proration_invoice_does_not_end_dunning_while_the_renewal_is_open(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    ctx = stripe_ctx(engine, clock)
+    async with ctx.sessions() as session, session.begin():
+        customer = await make_customer(session, clock(), stripe_customer_id="cus_1")
+        ours = await make_subscription(session, customer, "server-s", clock(),
+                                       stripe_subscription_id="sub_1")  # fmt: skip
+
+    async def deliver(event_id: str, kind: str, invoice_id: str, status: str) -> str:
+        fake.add(invoice(invoice_id, "cus_1", "sub_1", status=status))
+        raw = _raw(event(event_id, kind, invoice(invoice_id, "cus_1", "sub_1", status=status)))
+        await receive(ctx, raw, sign(raw))
+        assert await handle_pending(ctx, client_for(ctx)) == 1
+        async with ctx.sessions() as session:
+            stored = await session.get(Subscription, ours.id)
+            assert stored is not None
+            return stored.state
+
+    assert await deliver("evt_1", "invoice.payment_failed", "in_renewal", "open") == "past_due"
+    # An upgrade's proration invoice is paid; the renewal is still owed.
+    assert await deliver("evt_2", "invoice.paid", "in_proration", "paid") == "past_due"
+    assert await deliver("evt_3", "invoice.paid", "in_renewal", "paid") == "active"
 
 
 async def test_a_failing_handler_keeps_the_error_and_retries(

@@ -262,7 +262,8 @@ def test_instances_move_when_existing_customers_move_to_a_new_version(portal: Po
     instance = instance_of(portal, held.id)
     assert synced(report).replanned == [instance.id]
     assert (instance.plan_version, instance.disk_gb) == (2, 30)
-    assert subscription(portal, held.id).plan_version == 1  # billing's record is unchanged
+    # Billing moved too, at the period boundary, and queued the change for Stripe.
+    assert subscription(portal, held.id).plan_version == 2
 
 
 def test_a_plan_change_is_held_while_the_instances_last_update_failed(portal: Portal) -> None:

@@ -36,6 +36,7 @@ def fake_stripe() -> Iterator[FakeStripe]:
 def finance(tmp_path: Path, portal_namespace: str, fake_stripe: FakeStripe) -> Iterator[Portal]:
     """A portal with billing online, on 20 December, a finance user signed in."""
     clock = MovableClock(datetime(2026, 12, 20, tzinfo=UTC))
+    fake_stripe.clock = clock  # Stripe's "now" too
     settings = portal_settings(tmp_path, portal_namespace, stripe=stripe_settings())
     with TestClient(create_app(Runtime(settings, clock=clock))) as client:
         browser = Portal(client, clock, settings)

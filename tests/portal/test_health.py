@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from billing.outbox import OutboxKind, enqueue
+from billing.outbox import OutboxKind
 from portal.app import create_app
 from portal.runtime import Runtime
 from portal.settings import Settings
 from portal.web.readiness import ENGINE_TIMEOUT_SECONDS
+from tests.fixtures.billing import outbox_row
 from tests.fixtures.clock import MovableClock
 from tests.fixtures.outages import UNREACHABLE_ENGINE, database_gone, silent_engine
 from tests.fixtures.portal import Portal, portal_settings
@@ -41,7 +42,7 @@ def readyz(portal: Portal) -> tuple[int, dict[str, Any], float]:
 def enqueue_message(portal: Portal, key: str) -> None:
     async def add() -> None:
         async with portal.services.sessions() as session, session.begin():
-            await enqueue(
+            await outbox_row(
                 session,
                 kind=OutboxKind.CUSTOMER_CREATE,
                 payload={"customer_id": key},

@@ -10,13 +10,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from billing.customers import Customers
 from billing.models import OutboxState, SubscriptionState
-from billing.outbox import OutboxKind, enqueue
+from billing.outbox import OutboxKind
 from billing.repository.outbox import OutboxRepository
 from billing.repository.webhooks import WebhookRepository
 from billing.subscriptions import Subscriptions
 from portal.app import create_app
 from portal.runtime import Runtime
 from provisioner.models import InstanceState
+from tests.fixtures.billing import outbox_row
 from tests.fixtures.outages import database_gone
 from tests.fixtures.portal import Portal
 
@@ -92,7 +93,7 @@ def test_a_scrape_counts_what_is_in_the_database(portal: Portal) -> None:
         now = portal.clock()
         async with portal.services.sessions() as session, session.begin():
             # Due for two hours.
-            await enqueue(
+            await outbox_row(
                 session,
                 kind=OutboxKind.METER_EVENT,
                 payload={},
@@ -100,7 +101,7 @@ def test_a_scrape_counts_what_is_in_the_database(portal: Portal) -> None:
                 now=now - timedelta(hours=2),
             )
             # Older still, but sitting out a retry backoff: not due, so not lag.
-            waiting = await enqueue(
+            waiting = await outbox_row(
                 session,
                 kind=OutboxKind.METER_EVENT,
                 payload={},
@@ -109,7 +110,7 @@ def test_a_scrape_counts_what_is_in_the_database(portal: Portal) -> None:
             )
             waiting.state = OutboxState.RETRYING.value
             waiting.next_attempt_at = now + timedelta(minutes=5)
-            dead = await enqueue(
+            dead = await outbox_row(
                 session, kind=OutboxKind.METER_EVENT, payload={}, key="dead", now=now
             )
             dead.state = OutboxState.DEAD.value

@@ -141,6 +141,7 @@ def fake() -> Iterator[FakeStripe]:
 def paying(tmp_path: Path, portal_namespace: str, fake: FakeStripe) -> Iterator[Portal]:
     """The portal with Stripe configured (the fake behind respx)."""
     clock = MovableClock()
+    fake.clock = clock  # Stripe's "now" too
     settings = portal_settings(tmp_path, portal_namespace, stripe=stripe_settings())
     with TestClient(create_app(Runtime(settings, clock=clock))) as client:
         yield Portal(client, clock, settings)
@@ -164,10 +165,16 @@ def test_ordering_with_stripe_sends_the_customer_to_checkout(
     answer = paying.post("/order/app-starter", {"support": "support-payg"})
 
     assert answer.status_code == 303
-    assert answer.headers["location"] == "https://checkout.stripe.test/c/cs_0001"
+    # The customer exists in Stripe before Checkout opens for it: one customer, ever.
+    [checkout] = [o for o in fake.objects.values() if o["object"] == "checkout.session"]
+    assert answer.headers["location"] == checkout["url"]
+    [made] = fake.posts("/v1/customers")
+    assert made.idempotency_key == f"customer.create:{ann.id}"
+    [stripe_customer] = [o for o in fake.objects.values() if o["object"] == "customer"]
     held = {s.plan_id: s for s in subscriptions(paying, ann.id)}
     assert {s.state for s in held.values()} == {"pending"}
     [session] = fake.posts("/v1/checkout/sessions")
+    assert session.form["customer"] == stripe_customer["id"]
     hosting = held["app-starter"].id
     assert session.form["client_reference_id"] == hosting
     base = paying.settings.web.base_url
@@ -185,8 +192,12 @@ def test_ordering_with_stripe_sends_the_customer_to_checkout(
     next_checkout = paying.post(f"/subscriptions/{support}/checkout")
 
     assert next_checkout.status_code == 303
-    assert next_checkout.headers["location"] == "https://checkout.stripe.test/c/cs_0002"
+    second = [o for o in fake.objects.values() if o["object"] == "checkout.session"][-1]
+    assert next_checkout.headers["location"] == second["url"]
     assert fake.posts("/v1/checkout/sessions")[-1].form["client_reference_id"] == support
+    # The same Stripe customer for both: made once, before the first Checkout.
+    assert fake.posts("/v1/checkout/sessions")[-1].form["customer"] == stripe_customer["id"]
+    assert len(fake.posts("/v1/customers")) == 1
 
 
 def test_stripe_down_shows_the_order_page_again_and_keeps_the_order(
