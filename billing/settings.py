@@ -17,6 +17,8 @@ class StripeSettings:
     api_version: str = STRIPE_API_VERSION
     api_base: str | None = None  # another server (tests, stripe-mock)
     webhook_tolerance_seconds: int = 300
+    # Where Checkout's pages are: the portal's forms may send customers there.
+    checkout_origin: str = "https://checkout.stripe.com"
 
     @property
     def enabled(self) -> bool:
@@ -28,6 +30,8 @@ class StripeSettings:
             secret_key=environ.get("DOCKYARD_STRIPE_SECRET_KEY") or None,
             webhook_secret=environ.get("DOCKYARD_STRIPE_WEBHOOK_SECRET") or None,
             api_base=environ.get("DOCKYARD_STRIPE_API_BASE") or None,
+            checkout_origin=environ.get("DOCKYARD_STRIPE_CHECKOUT_ORIGIN")
+            or "https://checkout.stripe.com",
         )
 
 

@@ -22,6 +22,7 @@ from billing.context import BillingContext
 from billing.dunning import BILLING, MANUAL, Dunning
 from billing.errors import UnknownSubscription
 from billing.models import Subscription, SubscriptionState
+from billing.periods import Period
 from billing.repository.customers import CustomerRepository
 from billing.repository.invoices import InvoiceRepository
 from billing.repository.subscriptions import SubscriptionRepository
@@ -69,9 +70,14 @@ async def activate_from_checkout(
     status: str,
     trial_end: datetime | None,
     now: datetime,
+    *,
+    started_at: datetime | None = None,
 ) -> bool:
     """A completed Checkout Session: link the Stripe ids and start a pending subscription
-    (trialing or active, as Stripe says). ``subscription_id`` is ours, from metadata."""
+    (trialing or active, as Stripe says). ``subscription_id`` is ours, from metadata.
+
+    ``started_at`` is when Stripe's subscription began (its ``start_date``): the customer
+    paid then, not when the order opened Checkout, and Stripe bills from then."""
     try:
         subscription = await SubscriptionRepository(session).get(subscription_id)
     except UnknownSubscription:
@@ -105,6 +111,11 @@ async def activate_from_checkout(
         subscription.state = target.value
         if target is _State.PAST_DUE:
             subscription.past_due_since = now
+    if started_at is not None:
+        subscription.started_at = started_at
+        subscription.period_start = Period.of(started_at).start
+        subscription.period_end = Period.of(started_at).end
+        subscription.stripe_linked_at = started_at
     # Stripe's checkout decides the trial (None: it started without one), and so when
     # the commitment starts.
     subscription.trial_ends_at = trial_end

@@ -345,6 +345,7 @@ class Subscriptions:
                 subscription,
                 proration="always_invoice" if new_price > old_price else "none",
                 now=now,
+                previous=current.key,
             )
         return subscription
 
@@ -522,9 +523,10 @@ class Subscriptions:
         committed_until = subscription.commitment_ends_at
         if committed_until is not None and boundary < committed_until:
             return  # a commitment binds the price it was made at
+        previous = (subscription.plan_id, subscription.plan_version)
         self._switch(subscription, self.ctx.catalog().get(plan_id, version), boundary)
         note(f"downgraded to {plan_id} version {version}", boundary)
-        await self._enqueue_update_from(session, subscription, boundary, now)
+        await self._enqueue_update_from(session, subscription, boundary, now, previous)
 
     async def _apply_migration(
         self,
@@ -544,19 +546,30 @@ class Subscriptions:
         )
         if moved.version == subscription.plan_version:
             return
+        previous = (subscription.plan_id, subscription.plan_version)
         subscription.plan_version = moved.version
         note(f"moved to {moved.id} version {moved.version} (catalog migration)", boundary)
-        await self._enqueue_update_from(session, subscription, boundary, now)
+        await self._enqueue_update_from(session, subscription, boundary, now, previous)
 
     async def _enqueue_update_from(
-        self, session: AsyncSession, subscription: Subscription, boundary: datetime, now: datetime
+        self,
+        session: AsyncSession,
+        subscription: Subscription,
+        boundary: datetime,
+        now: datetime,
+        previous: tuple[str, int],
     ) -> None:
         """A price change that counts from the period boundary. Stripe invoiced the new
         period at the old price at the boundary, before the worker got here: the change is
         prorated from the boundary and invoiced at once, so the old price is credited in
         full and the new one charged (https://docs.stripe.com/billing/subscriptions/prorations)."""
         await self._enqueue_update(
-            session, subscription, proration="always_invoice", now=now, changed_at=boundary
+            session,
+            subscription,
+            proration="always_invoice",
+            now=now,
+            changed_at=boundary,
+            previous=previous,
         )
 
     # -- helpers ------------------------------------------------------------------------
@@ -584,8 +597,12 @@ class Subscriptions:
         proration: str,
         now: datetime,
         changed_at: datetime | None = None,
+        previous: tuple[str, int] | None = None,
     ) -> None:
+        """Queue the subscription as it is now; ``previous``: the plan it changed from
+        (None: its plan did not change)."""
         number = await SubscriptionRepository(session).update_count(subscription.id) + 1
+        from_plan, from_version = previous or (subscription.plan_id, subscription.plan_version)
         await enqueue(
             session,
             SubscriptionUpdate(
@@ -594,6 +611,8 @@ class Subscriptions:
                 number=number,
                 plan_id=subscription.plan_id,
                 plan_version=subscription.plan_version,
+                from_plan_id=from_plan,
+                from_plan_version=from_version,
                 proration_behavior=proration,
                 cancel_at=epoch(subscription.cancel_at),
                 # Stripe prorates from this moment, not from when the outbox gets through.

@@ -150,6 +150,7 @@ async def _checkout_completed(
         subscription.status,
         _time(subscription.trial_end),
         ctx.clock(),
+        started_at=_time(subscription.start_date),
     )
 
 

@@ -77,6 +77,11 @@ class SubscriptionUpdate(Message):
     number: int  # the subscription's n-th update: each is its own change
     plan_id: str
     plan_version: int
+    # The plan it changes from (the same plan when only the cancellation changes); None
+    # in rows written before it was recorded. The only record of a Checkout
+    # subscription's first plan (billing.reconcile.expected_history).
+    from_plan_id: str | None = None
+    from_plan_version: int | None = None
     proration_behavior: str = "none"
     cancel_at: int | None = None  # epoch seconds; None clears a scheduled cancellation
     changed_at: int | None = None  # when Dockyard made the change: Stripe prorates from it

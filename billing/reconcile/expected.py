@@ -68,7 +68,7 @@ async def expected_lines(
             if found is not None:
                 billed.append(found)
                 lines.extend(_fees(found, wanted, now))
-                setup = checkout_setup_line(subscription, history.by_checkout, catalog, wanted, now)
+                setup = checkout_setup_line(subscription, history, catalog, wanted, now)
                 lines.extend([setup] if setup is not None else [])
             elif history.in_stripe:
                 package = package_line(subscription, catalog, wanted, now)

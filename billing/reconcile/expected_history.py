@@ -2,8 +2,9 @@
 Stripe about them (the subscription row only holds the plan it is on now).
 
 - ``subscription.create`` names the first plan. A subscription started through Checkout
-  has none, so its plan before its first change is not recorded: that first change is
-  taken as its plan from the start (and no proration is expected for it).
+  has none: its first plan is the one its first update changed from (``from_plan_*``);
+  for updates queued before that was recorded, the first update's plan is taken as its
+  plan from the start (and no proration is expected for it).
 - ``subscription.update`` names the plan after each change (billing/subscriptions.py
   ``_enqueue_update``) and when it was made (``changed_at``). An upgrade is sent with
   ``always_invoice`` (Stripe prorates and invoices at once; ``create_prorations`` would
@@ -108,9 +109,9 @@ def read_history(subscription: Subscription, messages: Sequence[OutboxMessage]) 
         if message.kind != OutboxKind.SUBSCRIPTION_UPDATE:
             continue
         plan = _plan(message)
-        if current is None:
-            initial = current = plan  # Checkout: the first plan we know of
-        elif plan != current:
+        if current is None:  # Checkout: the plan its first change moved from
+            initial = current = _from_plan(message) or plan
+        if plan != current:
             behaviour = str(message.payload.get("proration_behavior") or "none")
             changes.append(PlanChange(changed_at(message), plan, behaviour in PRORATING))
             current = plan
@@ -134,6 +135,13 @@ def changed_at(message: OutboxMessage) -> datetime:
 
 def _plan(message: OutboxMessage) -> PlanKey:
     return str(message.payload["plan_id"]), int(message.payload["plan_version"])
+
+
+def _from_plan(message: OutboxMessage) -> PlanKey | None:
+    plan_id, version = message.payload.get("from_plan_id"), message.payload.get("from_plan_version")
+    if plan_id is None or version is None:
+        return None
+    return str(plan_id), int(version)
 
 
 def _ending(subscription: Subscription, messages: Sequence[OutboxMessage]) -> Ending | None:

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from billing.models import OutboxMessage, Subscription
 from billing.periods import Period
 from billing.reconcile.expected_cycles import Cycle
+from billing.reconcile.expected_history import History
 from billing.reconcile.expected_subscription import BilledSubscription, billed_subscription
 from billing.reconcile.lines import ExpectedLine, LineKind, line_key
 from plans import Catalog, Interval
@@ -150,15 +151,16 @@ def package_line(
 
 
 def checkout_setup_line(
-    subscription: Subscription, by_checkout: bool, catalog: Catalog, period: Period, now: datetime
+    subscription: Subscription, history: History, catalog: Catalog, period: Period, now: datetime
 ) -> ExpectedLine | None:
     """The setup fee a Checkout session charged on the subscription's first invoice
-    (billing.checkout), if it started in ``period`` by ``now``; the outbox queues it
-    (an ``invoice_item`` message) for every other subscription."""
+    (billing.checkout), if it started in ``period`` by ``now``: the fee of the plan it was
+    bought on, whatever it holds now. The outbox queues it (an ``invoice_item`` message)
+    for every other subscription."""
     started = subscription.started_at
-    if not by_checkout or Period.of(started) != period or started > now:
+    if not history.by_checkout or Period.of(started) != period or started > now:
         return None
-    plan = catalog.get(subscription.plan_id, subscription.plan_version)
+    plan = catalog.get(*history.initial)
     fee = plan.pricing.setup_fee
     if fee is None or fee.is_zero:
         return None

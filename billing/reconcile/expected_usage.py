@@ -83,7 +83,14 @@ def usage_line(
     unless some were sent for it (Stripe then bills a quantity we should see).
     """
     subscription = billed.subscription
-    counted = [(max(meter_moment(e), subscription.started_at), e) for e in entries]
+    trial_ends = subscription.trial_ends_at
+    counted = [
+        (max(meter_moment(e), subscription.started_at), e)
+        for e in entries
+        # Minutes worked in the trial went on the first paid invoice as an item
+        # (billing.ledger_charges): Stripe charges no meter usage in a trial.
+        if trial_ends is None or meter_moment(e) >= trial_ends
+    ]
     increments = amount = 0
     parts: list[str] = []
     plan: Plan | None = None
@@ -113,6 +120,8 @@ def usage_line(
         amount=amount,
         quantity=increments,
         period=str(period),
+        # Usage is invoiced when its cycle ends: a year on, for a yearly plan's.
+        invoiced_by=cycles[-1].end,
     )
 
 

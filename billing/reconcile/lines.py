@@ -46,7 +46,8 @@ class ExpectedLine:
     quantity: int  # 1 for fees and items; billed increments for usage
     period: str  # YYYY-MM
     # When Stripe puts it on an invoice, if that may be after the next month (an item
-    # waits for the customer's next cycle invoice): the reconciliation reads that far.
+    # waits for the customer's next cycle invoice; a yearly plan's usage is invoiced at
+    # the end of its year): the reconciliation reads that far.
     invoiced_by: datetime | None = None
 
 

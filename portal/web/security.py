@@ -115,7 +115,9 @@ def sign_in_rate_limit(settings: WebSettings) -> RateLimitConfig:
     )
 
 
-def security_headers(settings: WebSettings) -> list[ResponseHeader]:
+def security_headers(
+    settings: WebSettings, checkout_origin: str = "https://checkout.stripe.com"
+) -> list[ResponseHeader]:
     policy = "; ".join(
         [
             "default-src 'self'",
@@ -125,7 +127,7 @@ def security_headers(settings: WebSettings) -> list[ResponseHeader]:
             "frame-ancestors 'none'",
             "base-uri 'self'",
             # Checkout is a redirect after a form post: browsers check it against this.
-            "form-action 'self' https://checkout.stripe.com",
+            f"form-action 'self' {checkout_origin}",
         ]
     )
     headers = [

@@ -206,3 +206,20 @@ def test_sign_in_returns_to_the_whole_address_asked_for(portal: Portal) -> None:
 
     assert target == "/dashboard?tab=hours&sort=new"
     assert answer.headers["location"] == "/dashboard?tab=hours&sort=new"
+
+
+def test_forms_may_lead_to_the_configured_checkout_and_nowhere_else() -> None:
+    """Checkout is reached by a redirect after a form post, which browsers check against
+    ``form-action``: a Stripe-compatible server elsewhere needs its origin there."""
+    from billing.settings import StripeSettings
+    from portal.web.security import security_headers
+
+    def form_action(settings: StripeSettings) -> str:
+        [csp] = [h.value for h in security_headers(WebSettings(), settings.checkout_origin)
+                 if h.name == "Content-Security-Policy"]  # fmt: skip
+        [directive] = [d.strip() for d in (csp or "").split(";") if "form-action" in d]
+        return directive
+
+    assert form_action(StripeSettings()) == "form-action 'self' https://checkout.stripe.com"
+    local = StripeSettings.from_env({"DOCKYARD_STRIPE_CHECKOUT_ORIGIN": "http://127.0.0.1:12111"})
+    assert form_action(local) == "form-action 'self' http://127.0.0.1:12111"
