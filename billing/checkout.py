@@ -20,6 +20,7 @@ from stripe.params.checkout import SessionCreateParams
 from billing.context import BillingContext
 from billing.errors import StripeFailure
 from billing.models import Customer, Subscription
+from billing.months import add_months
 from billing.outbox import CustomerCreate
 from billing.outbox.requests import customer_params
 from billing.repository.outbox import OutboxRepository
@@ -87,13 +88,17 @@ async def create_checkout_session(
                 "billing_cycle_anchor_config": {"day_of_month": 1},
             },
         }
-        trial_end = subscription.trial_ends_at
-        if trial_end is not None and trial_end > ctx.clock():
+        # The trial runs from when the customer pays, not from the order: a Checkout opened
+        # days later (sessions expire after 24 h) still gives the whole trial. To the
+        # minute, so a double click is one session (one key, the same parameters).
+        opened = ctx.clock().replace(second=0, microsecond=0)
+        key = f"checkout:{subscription.id}"
+        if plan.pricing.trial_months:
+            trial_end = add_months(opened, plan.pricing.trial_months)
             params["subscription_data"]["trial_end"] = int(trial_end.timestamp())
+            key = f"{key}:{opened:%Y%m%d%H%M}"
         params["customer"] = stripe_customer
-        session = await client.v1.checkout.sessions.create_async(
-            params, {"idempotency_key": f"checkout:{subscription.id}"}
-        )
+        session = await client.v1.checkout.sessions.create_async(params, {"idempotency_key": key})
     except stripe.StripeError as error:
         raise classify(error) from None
     if not session.url:

@@ -127,7 +127,10 @@ def closings(
     period = state.first_open
     while period <= last:
         held = terms_in(catalog, subscription, period, now)
-        if held is None:  # the plan left the catalog: nothing to sum under
+        if held is None:
+            if subscription.plan_id in catalog:  # hosting: it sells no time to close
+                break
+            # The plan left the catalog: nothing to sum under.
             log.warning("subscription %s: no terms for %s, not closed", subscription.id, period)
             break
         summary = summarize_period(held.terms, period, grouped.get(period, ()), carried)
@@ -268,12 +271,19 @@ async def close_invoiced(
     invoice_id: str,
 ) -> int:
     """Stripe created the cycle invoice for the periods ending by ``period_end``: close
-    them in the caller's transaction (the webhook's, which records the invoice)."""
+    them in the caller's transaction (the webhook's, which records the invoice).
+
+    A cycle that ends inside a month (a trial ending on the 5th) closes the months before
+    it only: the month it ends in runs on, and is invoiced on the 1st. Unless the
+    subscription ends there: its final invoice takes the last usage Stripe will bill."""
     repo = LedgerRepository(session)
     subscription = await repo.by_stripe_id(stripe_subscription_id)
     if subscription is None:
         return 0
     last = Period.of(period_end - timedelta(microseconds=1))
+    ends = subscription.ended_at or subscription.cancel_at
+    if period_end < last.end and (ends is None or ends > period_end):
+        last = last.previous()
     closed = await close_through(
         repo, ctx.catalog(), subscription, last, ctx.clock(), f"invoice {invoice_id}"
     )

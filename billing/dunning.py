@@ -107,7 +107,7 @@ class Dunning:
                         ),
                         now=now,
                     )
-                    await invoice_at_end(session, subscription, now)
+                    await invoice_at_end(session, self.ctx.catalog(), subscription, now)
                     moved = True
                 if moved:
                     changed.append(subscription)

@@ -19,19 +19,28 @@ from billing.models import Subscription
 from billing.outbox import InvoiceCreate, enqueue
 from billing.periods import Period
 from billing.repository.outbox import OutboxRepository
+from plans import Catalog
 
 
-async def cycle_invoice_coming(session: AsyncSession, customer_id: str, now: datetime) -> bool:
-    """Whether one of the customer's subscriptions will still be invoiced for a new cycle
-    (it runs on past the end of this month)."""
-    boundary = Period.of(now).end
-    return await OutboxRepository(session).runs_past(customer_id, boundary)
+async def cycle_invoice_coming(
+    session: AsyncSession, catalog: Catalog, customer_id: str, now: datetime
+) -> bool:
+    """Whether one of the customer's subscriptions will still be invoiced for a new cycle:
+    it recurs (a package or a per-hour service has no cycles) and runs on past the end of
+    this month."""
+    running = await OutboxRepository(session).running_past(customer_id, Period.of(now).end)
+    return any(
+        s.plan_id in catalog and catalog.get(s.plan_id, s.plan_version).pricing.interval.months
+        for s in running
+    )
 
 
-async def invoice_at_end(session: AsyncSession, subscription: Subscription, now: datetime) -> None:
+async def invoice_at_end(
+    session: AsyncSession, catalog: Catalog, subscription: Subscription, now: datetime
+) -> None:
     """``subscription`` has ended: invoice what waits in Stripe from its last cycle, unless
     another subscription's cycle invoice will carry it."""
-    if await cycle_invoice_coming(session, subscription.customer_id, now):
+    if await cycle_invoice_coming(session, catalog, subscription.customer_id, now):
         return
     # Items queued before its last cycle began went on that cycle's invoice.
     if not await OutboxRepository(session).items_waiting(
@@ -50,11 +59,11 @@ async def invoice_at_end(session: AsyncSession, subscription: Subscription, now:
 
 
 async def invoice_if_nothing_will(
-    session: AsyncSession, customer_id: str, reference: str, now: datetime
+    session: AsyncSession, catalog: Catalog, customer_id: str, reference: str, now: datetime
 ) -> None:
     """An item was just queued for ``customer_id``: if no cycle invoice will take it,
     invoice it now."""
-    if await cycle_invoice_coming(session, customer_id, now):
+    if await cycle_invoice_coming(session, catalog, customer_id, now):
         return
     await enqueue(
         session,

@@ -116,4 +116,6 @@ async def charge(
         now=now,
     )
     # Logged after the subscription ended: no cycle invoice will carry it.
-    await invoice_if_nothing_will(session, subscription.customer_id, f"item:{entry.id}", now)
+    await invoice_if_nothing_will(
+        session, ctx.catalog(), subscription.customer_id, f"item:{entry.id}", now
+    )

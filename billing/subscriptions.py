@@ -44,7 +44,7 @@ from billing.repository.customers import CustomerRepository
 from billing.repository.subscriptions import SubscriptionRepository
 from billing.stripe_catalog import is_metered
 from plans import Plan
-from plans.model import EarlyCancellation
+from plans.model import EarlyCancellation, Interval
 
 _State = SubscriptionState
 
@@ -264,21 +264,52 @@ class Subscriptions:
             )
             SubscriptionRepository(session).add(subscription)
             if not pending:
-                await enqueue(
-                    session,
-                    SubscriptionCreate(
-                        customer_id=customer.id,
-                        subscription_id=subscription.id,
-                        plan_id=plan.id,
-                        plan_version=plan.version,
-                        trial_end=epoch(trial_ends),
-                    ),
-                    now=now,
-                )
-                fee = setup_fee(subscription, plan, now)
-                if fee is not None:
-                    await enqueue(session, fee, now=now)
+                await self._enqueue_start(session, subscription, plan, now)
         return subscription
+
+    async def _enqueue_start(
+        self, session: AsyncSession, subscription: Subscription, plan: Plan, now: datetime
+    ) -> None:
+        """What Stripe must be told of a new subscription. Only recurring prices make a
+        Stripe subscription (its items must recur): a one-off package is charged once, as
+        an invoice item; a per-hour service has nothing to start, its hours are invoiced as
+        they are logged. Either would otherwise fail for good and, dead, hold up nothing,
+        but retried first it would hold up its customer's later messages."""
+        interval = plan.pricing.interval
+        if interval is Interval.ONCE:
+            package = InvoiceItem(
+                customer_id=subscription.customer_id,
+                entry_id=f"package:{subscription.id}",
+                amount_minor=plan.pricing.amount.minor,
+                currency=plan.pricing.currency,
+                description=f"{plan.name} (one-off)",
+                period=str(Period.of(now)),
+            )
+            await enqueue(session, package, now=now)
+            await invoice_if_nothing_will(
+                session,
+                self.ctx.catalog(),
+                subscription.customer_id,
+                f"package:{subscription.id}",
+                now,
+            )
+            return
+        if interval is Interval.HOUR:
+            return
+        await enqueue(
+            session,
+            SubscriptionCreate(
+                customer_id=subscription.customer_id,
+                subscription_id=subscription.id,
+                plan_id=plan.id,
+                plan_version=plan.version,
+                trial_end=epoch(subscription.trial_ends_at),
+            ),
+            now=now,
+        )
+        fee = setup_fee(subscription, plan, now)
+        if fee is not None:
+            await enqueue(session, fee, now=now)
 
     async def _one_metered_at_a_time(
         self, session: AsyncSession, customer_id: str, plan: Plan
@@ -395,7 +426,7 @@ class Subscriptions:
                     ),
                     now=now,
                 )
-                await invoice_at_end(session, subscription, now)
+                await invoice_at_end(session, self.ctx.catalog(), subscription, now)
                 return subscription
             subscription.cancel_at = terms.ends_at
             subscription.next_plan_id = None
@@ -403,7 +434,11 @@ class Subscriptions:
             await self._enqueue_update(session, subscription, proration="none", now=now)
             if terms.charge_minor > 0:  # owed now; no cycle invoice may come to carry it
                 await invoice_if_nothing_will(
-                    session, subscription.customer_id, f"cancel-{subscription.id}", now
+                    session,
+                    self.ctx.catalog(),
+                    subscription.customer_id,
+                    f"cancel-{subscription.id}",
+                    now,
                 )
         return subscription
 
@@ -490,7 +525,7 @@ class Subscriptions:
             if cancel_at is not None and cancel_at <= now and cancel_at <= period_end:
                 end_subscription(subscription, cancel_at)
                 note("cancelled", cancel_at)
-                await invoice_at_end(session, subscription, now)
+                await invoice_at_end(session, self.ctx.catalog(), subscription, now)
             elif (
                 subscription.state == _State.TRIALING
                 and trial_ends is not None

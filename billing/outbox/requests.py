@@ -52,13 +52,16 @@ class Request:
     op: str
     params: dict[str, Any]
     object_id: str | None = None
+    # A rebuilt request's own Idempotency-Key (:func:`restamp`); None: the row's key.
+    idempotency_key: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"op": self.op, "object_id": self.object_id, "params": self.params}
+        found = {"op": self.op, "object_id": self.object_id, "params": self.params}
+        return found if self.idempotency_key is None else {**found, "key": self.idempotency_key}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Request:
-        return cls(str(data["op"]), dict(data["params"]), data.get("object_id"))
+        return cls(str(data["op"]), dict(data["params"]), data.get("object_id"), data.get("key"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +233,33 @@ async def meter_timestamp(repo: OutboxRepository, message: MeterEvent, now: date
         await repo.bill_entry_in(message.entry_id, str(Period.of(now)))
         return now
     return wanted
+
+
+async def restamp(
+    repo: OutboxRepository, message: Message, frozen: Request, now: datetime
+) -> Request | None:
+    """A meter event's frozen request that Stripe would no longer bill where it is stamped,
+    rebuilt: its first attempt failed and, while it was retried, the period it is stamped
+    in was invoiced (closed), so usage arriving now would land on no invoice. None when the
+    frozen request still counts (or is no meter event): it is resent as it is.
+
+    The rebuilt event is stamped now, in the open period, where its entry is billed (late,
+    as :func:`meter_timestamp` does at a first attempt), and frozen in turn. It goes under
+    an Idempotency-Key of its own, since Stripe refuses a key reused with other parameters;
+    its ``identifier`` stays, so if the first attempt did reach Stripe after all, Stripe's
+    deduplication drops this one (https://docs.stripe.com/api/billing/meter-event/create).
+    """
+    if not isinstance(message, MeterEvent) or frozen.op != "meter_events.create":
+        return None
+    stamped = datetime.fromtimestamp(int(frozen.params["timestamp"]), now.tzinfo)
+    if not message.subscription_id or Period.of(stamped) >= Period.of(now):
+        return None
+    if not await repo.period_closed(message.subscription_id, str(Period.of(stamped))):
+        return None
+    period = Period.of(now)
+    await repo.bill_entry_in(message.entry_id, str(period))
+    params = {**frozen.params, "timestamp": int(now.timestamp())}
+    return Request(frozen.op, params, frozen.object_id, f"{message.key()}:billed-in:{period}")
 
 
 async def _invoice_item(repo: OutboxRepository, message: InvoiceItem) -> Request:

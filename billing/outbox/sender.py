@@ -7,7 +7,10 @@ a cancellation written later.
 
 At a row's first attempt its Stripe request is built (``billing.outbox.requests``) and
 stored with the row before the call; every later attempt resends that request unchanged,
-under the row's key as ``Idempotency-Key`` (and a meter event's ``identifier``). So a row
+under the row's key as ``Idempotency-Key`` (and a meter event's ``identifier``). The one
+exception: a meter event whose period Stripe invoiced while it was being retried would
+land on no invoice; it is rebuilt once for the open period (``restamp``), under a key of
+its own. So a row
 sent twice (a worker died after Stripe answered but before the row was marked sent) is
 one object in Stripe, and a retry never meets Stripe's "same key, other parameters"
 refusal. Transient failures retry with exponential backoff and jitter; permanent ones move
@@ -29,11 +32,12 @@ from billing.models import OutboxMessage
 from billing.outbox.messages import (
     CustomerCreate,
     Message,
+    OutboxKind,
     SubscriptionCreate,
     UnreadableMessage,
     read_message,
 )
-from billing.outbox.requests import AlreadyDone, Request, Waiting, build, perform
+from billing.outbox.requests import AlreadyDone, Request, Waiting, build, perform, restamp
 from billing.repository.outbox import OutboxRepository
 from billing.stripe_client import classify
 
@@ -112,7 +116,8 @@ class OutboxSender:
         request = await self._request(client, message)
         stripe_id = request.stripe_id if isinstance(request, AlreadyDone) else None
         if isinstance(request, Request):
-            options: stripe.RequestOptions = {"idempotency_key": message.idempotency_key}
+            key = request.idempotency_key or message.idempotency_key
+            options: stripe.RequestOptions = {"idempotency_key": key}
             stripe_id = await perform(client, request, options)
         assert stripe_id is not None
         async with self.ctx.sessions() as session, session.begin():
@@ -122,9 +127,20 @@ class OutboxSender:
     async def _request(
         self, client: stripe.StripeClient, message: OutboxMessage
     ) -> Request | AlreadyDone:
-        """The row's frozen request; at its first attempt, built and stored first."""
+        """The row's frozen request; at its first attempt, built and stored first. A meter
+        event whose period was invoiced while it was retried is rebuilt (``restamp``)."""
         if message.request is not None:
-            return Request.from_json(message.request)
+            frozen = Request.from_json(message.request)
+            if message.kind != OutboxKind.METER_EVENT.value:
+                return frozen
+            async with self.ctx.sessions() as session, session.begin():
+                repository = OutboxRepository(session)
+                now = self.ctx.clock()
+                rebuilt = await restamp(repository, _message(message), frozen, now)
+                if rebuilt is None:
+                    return frozen
+                await repository.freeze(message.id, rebuilt.to_json(), again=True)
+            return rebuilt
         async with self.ctx.sessions() as session, session.begin():
             repository = OutboxRepository(session)
             built = await build(repository, client, _message(message), self.ctx.clock())

@@ -107,13 +107,16 @@ class OutboxRepository:
         )
         return bool(getattr(result, "rowcount", 0) == 1)
 
-    async def freeze(self, message_id: int, request: dict[str, Any]) -> None:
-        """Store the request a row's first attempt built: every retry sends it as is."""
+    async def freeze(
+        self, message_id: int, request: dict[str, Any], *, again: bool = False
+    ) -> None:
+        """Store the request a row's first attempt built: every retry sends it as is.
+        ``again``: replace the one stored (a meter event rebuilt for the open period)."""
+        query = update(OutboxMessage).where(OutboxMessage.id == message_id)
+        if not again:
+            query = query.where(OutboxMessage.request.is_(None))
         await self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.request.is_(None))
-            .values(request=request)
-            .execution_options(synchronize_session=False)
+            query.values(request=request).execution_options(synchronize_session=False)
         )
 
     async def mark_sent(self, message_id: int, worker: str, stripe_id: str, now: datetime) -> bool:
@@ -228,19 +231,16 @@ class OutboxRepository:
 
     # What billing.final_invoice asks.
 
-    async def runs_past(self, customer_id: str, boundary: datetime) -> bool:
-        """Whether a started, live subscription of the customer runs on past ``boundary``
-        (so a cycle invoice of it will come and take pending items)."""
-        found = await self.session.scalar(
-            select(Subscription.id)
-            .where(
+    async def running_past(self, customer_id: str, boundary: datetime) -> list[Subscription]:
+        """The customer's started, live subscriptions that run on past ``boundary``."""
+        found = await self.session.scalars(
+            select(Subscription).where(
                 Subscription.customer_id == customer_id,
                 Subscription.state.in_(_LIVE_STATES),
                 or_(Subscription.cancel_at.is_(None), Subscription.cancel_at > boundary),
             )
-            .limit(1)
         )
-        return found is not None
+        return list(found)
 
     async def items_waiting(self, customer_id: str, since: datetime) -> bool:
         """Whether invoice items were queued for the customer from ``since`` on and after

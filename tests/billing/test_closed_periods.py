@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.closing import PeriodClosing
+from billing.closing import PeriodClosing, close_invoiced
 from billing.errors import InvalidTransition
 from billing.ledger import Ledger
 from billing.models import ClosedPeriod, EntryState, OutboxMessage, SupportEntry
@@ -284,3 +285,82 @@ async def test_a_catalog_migration_reaches_stripe_at_the_period_it_starts(
         "always_invoice",
     )
     assert update.payload["changed_at"] == int(at(1, 1, 0, year=2027).timestamp())
+
+
+async def test_the_invoice_at_a_trials_end_leaves_its_month_open(engine: AsyncEngine) -> None:
+    """Found by the year-long test: the cycle invoice Stripe makes when a trial ends on the
+    5th closed that whole month, so the rest of its work was billed late, in the next
+    month, against that month's hours: February's unused hours were lost, March billed
+    overage it did not have."""
+    trial_ends = at(2, 5, 11, year=2027)
+    ledger, clock, customer, _ = await setup(
+        engine, "support-20h", at(1, 5, 11, year=2027),
+        trial_ends_at=trial_ends, stripe_subscription_id="sub_trial",
+    )  # fmt: skip
+    clock.now = trial_ends + timedelta(hours=1)
+    async with create_session_factory(engine)() as session, session.begin():
+        closed = await close_invoiced(ledger.ctx, session, "sub_trial", trial_ends, "in_1")
+    assert closed == 1  # January only
+
+    entry = await ledger.record(customer, 60, "after the trial", "ana")
+
+    assert (entry.period, entry.billed_period) == ("2027-02", "2027-02")
+    async with create_session_factory(engine)() as session:
+        periods = await session.scalars(select(ClosedPeriod.period))
+        assert list(periods) == ["2027-01"]
+
+
+async def test_the_final_invoice_of_an_end_mid_month_closes_that_month(
+    engine: AsyncEngine,
+) -> None:
+    ledger, clock, _, _ = await setup(
+        engine, "support-payg", at(1, 5, year=2027), stripe_subscription_id="sub_ends",
+        cancel_at=at(3, 12, year=2027),
+    )  # fmt: skip
+    clock.now = at(3, 12, 1, year=2027)
+    async with create_session_factory(engine)() as session, session.begin():
+        closed = await close_invoiced(
+            ledger.ctx, session, "sub_ends", at(3, 12, year=2027), "in_final"
+        )
+
+    assert closed == 3  # January, February and March: Stripe bills nothing after the end
+
+
+async def test_a_hosting_subscription_has_no_periods_to_close_and_says_nothing(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by the year-long test: every worker tick warned "no terms ... not closed"
+    for every hosting subscription."""
+    ledger, _, _, _ = await setup(engine, "server-m", at(11, 2))
+    caplog.set_level(logging.WARNING, logger="billing.closing")
+
+    assert await PeriodClosing(ledger.ctx).close_due(at(12, 20)) == 0
+
+    assert caplog.text == ""
+
+
+async def test_services_never_ask_stripe_for_a_subscription_it_cannot_make(
+    engine: AsyncEngine,
+) -> None:
+    """A one-off package or a per-hour service has no recurring price, so Stripe refuses a
+    subscription for it; retried, such a message held up its customer's later ones. The
+    package is charged once as an item (invoiced at once when nothing else recurs); the
+    per-hour service bills its hours as they are logged."""
+    clock = MovableClock(at(11, 2))
+    async with create_session_factory(engine)() as session, session.begin():
+        customer = await make_customer(session, clock())
+    subscriptions = Subscriptions(billing_context(engine, clock))
+
+    package = await subscriptions.subscribe(
+        customer.id, "training-onboarding", stripe_checkout=False
+    )
+    await subscriptions.subscribe(customer.id, "developer-service", stripe_checkout=False)
+
+    kinds = [(m.kind, m.payload.get("entry_id") or m.payload.get("reference"))
+             for m in await messages(engine)]  # fmt: skip
+    assert kinds == [
+        ("invoice_item", f"package:{package.id}"),
+        ("invoice.create", f"package:{package.id}"),
+    ]
+    [item] = await messages(engine, "invoice_item")
+    assert (item.payload["amount_minor"], item.payload["period"]) == (48000, "2026-11")

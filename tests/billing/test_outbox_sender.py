@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from billing.closing import PeriodClosing
+from billing.ledger import Ledger
 from billing.models import OutboxState
 from billing.outbox import (
     CustomerCreate,
@@ -429,6 +431,43 @@ async def test_outage_then_recovery_sends_every_meter_event_exactly_once(
     assert accepted == dict.fromkeys(keys, 1)
     assert {row.state for row in await rows(ctx)} == {"sent"}
     assert sum(row.attempts for row in await rows(ctx)) == 6 + 8
+
+
+async def test_a_meter_event_retried_after_its_month_was_invoiced_is_billed_in_the_open_one(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    """Found by the year-long test: a meter event whose first attempt failed on a month's
+    last evening was resent as frozen after Stripe had invoiced that month: accepted, and
+    on no invoice. It is rebuilt once for the open month, where its entry is billed."""
+    ctx = stripe_ctx(engine, clock)
+    clock.now = datetime(2027, 6, 2, 9, tzinfo=UTC)
+    async with ctx.sessions() as session, session.begin():
+        customer = await make_customer(session, clock(), stripe_customer_id="cus_known")
+        await make_subscription(
+            session, customer, "support-payg", clock(),
+            stripe_subscription_id="sub_known", stripe_linked_at=clock(),
+        )  # fmt: skip
+    clock.now = datetime(2027, 6, 30, 23, 30, tzinfo=UTC)
+    entry = await Ledger(ctx).record(customer.id, 90, "the late call", "ana")
+    fake.fail(1, 500)
+    assert (await sender(ctx).drain()).retrying == 1
+    clock.now = datetime(2027, 7, 1, 0, 20, tzinfo=UTC)  # June still open: sent as it was
+    fake.fail(1, 500)
+    assert (await sender(ctx).drain()).retrying == 1
+    clock.now = datetime(2027, 7, 1, 2, tzinfo=UTC)
+    await PeriodClosing(ctx).close_due()  # Stripe finalized June's invoice at 01:00
+
+    assert (await sender(ctx).drain()).sent == 1
+
+    first, again, rebuilt = fake.posts("/v1/billing/meter_events")
+    june = int(datetime(2027, 6, 30, 23, 30, tzinfo=UTC).timestamp())
+    july = int(clock().timestamp())
+    assert (first.form, first.idempotency_key) == (again.form, again.idempotency_key)
+    assert (first.form["timestamp"], rebuilt.form["timestamp"]) == (str(june), str(july))
+    # The same identifier (Stripe drops it if the first did land), under a key of its own.
+    assert rebuilt.form["identifier"] == first.form["identifier"] == f"meter:{entry.id}"
+    assert rebuilt.idempotency_key == f"meter:{entry.id}:billed-in:2027-07"
+    assert (await Ledger(ctx).entry(entry.id)).billed_period == "2027-07"
 
 
 async def test_transient_failure_backs_off_with_jitter(

@@ -4,7 +4,7 @@ first attempt (issue 10, items 2 and 11)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -187,3 +187,70 @@ async def test_an_operator_retry_of_a_dead_message_resends_it_unchanged(
     first, again = fake.posts("/v1/billing/meter_events")
     assert again.form == first.form
     assert again.form["timestamp"] == str(int((clock() - timedelta(hours=3)).timestamp()))
+
+
+async def test_a_meter_event_is_stamped_where_stripe_still_bills_it(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    """Issue 10, item 4: usage stamped before Stripe's subscription existed, beyond the
+    meter's 35-day window, or in a period Stripe has closed was lost (refused, or counted
+    on no invoice). The sender stamps it now instead, in the open period."""
+    from billing.models import ClosedPeriod
+
+    ctx = stripe_ctx(engine, clock)
+    clock.now = datetime(2026, 11, 20, 12, 5, tzinfo=UTC)
+    linked = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    async with ctx.sessions() as session, session.begin():
+        customer = await make_customer(session, clock(), stripe_customer_id="cus_known")
+        sub = await make_subscription(
+            session,
+            customer,
+            "support-payg",
+            clock(),
+            stripe_subscription_id="sub_1",
+            stripe_linked_at=linked,
+        )
+        session.add(
+            ClosedPeriod(
+                subscription_id=sub.id,
+                period="2026-10",
+                customer_id=customer.id,
+                plan_id="support-payg",
+                plan_version=1,
+                summary={},
+                billable_minutes=0,
+                closed_at=clock(),
+                closed_by="test",
+            )
+        )
+        wanted = {
+            "before-stripe": datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+            "too-old": datetime(2026, 10, 1, 9, 0, tzinfo=UTC),
+            "closed-month": datetime(2026, 10, 30, 9, 0, tzinfo=UTC),
+            "on-time": datetime(2026, 11, 20, 12, 1, tzinfo=UTC),
+        }
+        for entry, moment in wanted.items():
+            await enqueue(
+                session,
+                MeterEvent(
+                    customer_id=customer.id,
+                    entry_id=entry,
+                    subscription_id=sub.id,
+                    minutes=15,
+                    timestamp=int(moment.timestamp()),
+                ),
+                now=clock(),
+            )
+
+    report = await sender(ctx).drain()
+
+    assert (report.sent, report.dead) == (4, 0)
+    stamps = {c.form["identifier"]: int(c.form["timestamp"]) for c in
+              fake.posts("/v1/billing/meter_events")}  # fmt: skip
+    now = int(clock().timestamp())
+    assert stamps == {
+        "meter:before-stripe": now,
+        "meter:too-old": now,
+        "meter:closed-month": now,
+        "meter:on-time": int(wanted["on-time"].timestamp()),
+    }

@@ -17,11 +17,12 @@ from billing.context import BillingContext
 from billing.errors import UnknownCustomer
 from billing.ledger import Ledger
 from billing.models import EntryCategory, OutboxMessage, OutboxState
-from billing.periods import InvalidPeriod
+from billing.periods import InvalidPeriod, Period
 from billing.reconcile.expected import expected_lines, usage_accounts
 from billing.reconcile.expected_cycles import cycles, prorate
 from billing.reconcile.expected_usage import usage_charge
 from billing.reconcile.lines import ExpectedLine, LineKind, UsageAccount
+from billing.reconcile.run import read_until
 from billing.subscriptions import Subscriptions
 from plans import Interval, Money, SupportPlan
 from plans.model import Coverage, CoverageHours, PerHour, Pricing, SupportScope
@@ -203,6 +204,33 @@ async def test_an_upgrade_mid_month_nets_a_credit_and_a_charge_each_rounded(
     ]
 
 
+async def test_a_checkout_subscription_is_billed_on_the_plan_it_was_bought_on(
+    ctx: BillingContext, clock: MovableClock
+) -> None:
+    """Found by the year-long test: a subscription Checkout made has no create message, and
+    its first plan was taken from its first change: an upgrade from Application Starter was
+    expected at the Business price from the start, with Business's setup fee and no
+    proration."""
+    customer = await new_customer(ctx)
+    async with ctx.sessions() as session, session.begin():
+        # As Checkout left it: Stripe's subscription linked, no subscription.create queued.
+        held = await make_subscription(
+            session, await session.merge(customer), "app-starter", at(2026, 11, 1),
+            stripe_subscription_id="sub_checkout",
+        )  # fmt: skip
+    clock.now = at(2026, 11, 20, 13, 15)
+    await Subscriptions(ctx).change_plan(held.id, "app-business")  # 29.00 → 79.00 a month
+    clock.now = at(2026, 12, 5)
+
+    # November's fee was invoiced on the 1st at 2900. From 2026-11-20 13:15, 902,700 s:
+    # credit 2900 x 902,700 / 2,592,000 = 1009.97 → 1010, charge 7900 x 902,700 /
+    # 2,592,000 = 2751.28 → 2751; net 1741. No setup fee: Application Starter has none.
+    assert summary(await expected_lines(ctx, "2026-11")) == [
+        (f"fee:{held.id}:2026-11", 2900, 1, "EUR", held.id),
+        (f"proration:{held.id}:2026-11", 1741, 1, "EUR", held.id),
+    ]
+
+
 async def test_a_downgrade_counts_from_the_period_end_by_a_proration_at_the_boundary(
     ctx: BillingContext, clock: MovableClock
 ) -> None:
@@ -327,6 +355,48 @@ async def test_hour_bank_overage_is_a_usage_line_in_billed_increments(
     ]
     assert lines[1].kind is LineKind.USAGE
     assert "135 min" in lines[1].description
+
+
+async def test_time_past_the_hours_of_a_trial_is_an_item_not_usage(
+    ctx: BillingContext, clock: MovableClock
+) -> None:
+    """Found by the year-long test: minutes over the hours of a trial go on the first paid
+    invoice as an item (Stripe charges no meter usage in a trial), and were expected on
+    the trial's usage line as well."""
+    customer = await new_customer(ctx)
+    sub = await subscribe(ctx, customer.id, "support-20h")  # a month's trial from START
+    ledger = Ledger(ctx)
+    clock.now = at(2026, 11, 30, 18)
+    for day in (23, 24):
+        await ledger.record(customer.id, 660, "migration", "ana", worked_at=at(2026, 11, day, 9))
+    clock.now = at(2027, 1, 5)  # the trial's cycle ended on 2026-12-22
+
+    # 1320 minutes in the trial, 1200 included: 120 over, 8 increments of 80.00 x 15 / 60
+    # = 20.00, billed as an item on the first paid invoice (December), none as usage.
+    assert summary(await expected_lines(ctx, "2026-11")) == [
+        (f"fee:{sub}:2026-11", 0, 1, "EUR", sub)
+    ]
+    [item] = [line for line in await expected_lines(ctx, "2026-12") if line.kind is LineKind.ITEM]
+    assert (item.amount, item.subscription_id) == (16000, sub)
+
+
+async def test_a_yearly_plans_usage_is_read_from_stripe_until_its_year_ends(
+    ctx: BillingContext, clock: MovableClock
+) -> None:
+    """Found by the year-long test: the reconciliation read Stripe's invoices up to the end
+    of the next month only, and missed the invoice a year on that bills a yearly plan's
+    usage."""
+    customer = await new_customer(ctx)
+    await subscribe(ctx, customer.id, "support-10h")  # at START, yearly from 2026-12-01
+    clock.now = at(2026, 12, 10, 18)
+    await Ledger(ctx).record(customer.id, 700, "migration", "ana", worked_at=at(2026, 12, 10, 9))
+    clock.now = at(2027, 12, 2)
+
+    lines = await expected_lines(ctx, "2026-12")
+
+    [usage] = [line for line in lines if line.kind is LineKind.USAGE]
+    assert usage.invoiced_by == at(2027, 12, 1)
+    assert read_until(Period(2026, 12), lines) == at(2027, 12, 2)
 
 
 async def test_a_yearly_hour_bank_bills_overage_when_its_year_ends(

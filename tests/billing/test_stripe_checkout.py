@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import stripe
@@ -67,7 +67,34 @@ async def test_checkout_session_parameters(engine: AsyncEngine, fake: FakeStripe
         "subscription_data[trial_end]": str(int(trial_end.timestamp())),
         "customer": "cus_0001",
     }
-    assert call.idempotency_key == f"checkout:{sub.id}"
+    assert call.idempotency_key == f"checkout:{sub.id}:202611220130"  # opened at 01:30
+
+
+async def test_a_trial_runs_from_when_checkout_opens_not_from_the_order(
+    engine: AsyncEngine, fake: FakeStripe
+) -> None:
+    """Issue 10, item 12: Checkout's ``trial_end`` was fixed at order time, so a customer
+    who paid days later lost those days of their trial (or Stripe refused a trial ending
+    within 48 hours)."""
+    clock = MovableClock()
+    ctx = stripe_ctx(engine, clock)
+    fake.add(price("price_fee", "dockyard:support-20h:v1", 150000, recurring={"interval": "month"}))
+    fake.add(price("price_min", "dockyard:support-20h:v1:minutes", 2000,
+                   recurring={"interval": "month", "usage_type": "metered"}))  # fmt: skip
+    ordered = clock()
+    async with ctx.sessions() as session, session.begin():
+        customer = await make_customer(session, clock(), stripe_customer_id="cus_1")
+        sub = await make_subscription(session, customer, "support-20h", clock(), state="pending",
+                                      trial_ends_at=ordered + timedelta(days=30))  # fmt: skip
+    clock.advance(days=29)  # back from holiday: the order's trial would end tomorrow
+
+    await create_checkout_session(ctx, client_for(ctx), customer, sub, "u", "v")
+
+    [call] = fake.posts("/v1/checkout/sessions")
+    opened = clock().replace(second=0, microsecond=0)
+    assert call.form["subscription_data[trial_end]"] == str(
+        int(datetime(2027, 1, opened.day, opened.hour, opened.minute, tzinfo=UTC).timestamp())
+    )
 
 
 async def test_checkout_charges_the_setup_fee_as_a_one_time_line(

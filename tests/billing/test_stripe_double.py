@@ -388,6 +388,69 @@ def test_an_invoice_made_by_hand_takes_the_customers_pending_items(world: World)
     assert world.stripe.invoices_of(ann)[-1]["id"] == made.id
 
 
+def test_an_invoice_made_with_auto_advance_is_finalized_by_stripe_an_hour_later(
+    world: World,
+) -> None:
+    ann = world.customer()
+    world.client.v1.invoice_items.create(
+        {"customer": ann, "amount": 1500, "currency": "eur", "description": "Fee"}
+    )
+    world.stripe.observe()
+    made = world.client.v1.invoices.create(
+        {"customer": ann, "pending_invoice_items_behavior": "include", "auto_advance": True}
+    )
+    seen = len(world.fake.events)
+
+    world.move(at(11, 2, 8, 59))
+    assert world.fake.objects[made.id]["status"] == "draft"
+    world.move(at(11, 2, 9, 30))
+
+    hour_on = epoch(at(11, 2, 9))  # made at 08:00 by the world's clock
+    assert [(e["type"], e["created"]) for e in world.stripe.events_since(seen)] == [
+        ("invoice.finalized", hour_on),
+        ("invoice.paid", hour_on),
+    ]
+    assert world.fake.objects[made.id]["status"] == "paid"
+    assert world.stripe.invoices_of(ann) == [world.fake.objects[made.id]]
+
+
+def test_a_declined_card_leaves_the_invoice_open_until_a_retry_collects_it(
+    world: World,
+) -> None:
+    world.catalog()
+    ann = world.customer()
+    sub = world.subscribe(ann, world.fee)
+    world.move(at(11, 2, 8))  # the first invoice, paid
+    world.stripe.decline(ann)
+    seen = len(world.fake.events)
+
+    [cycle] = [o for o in world.move(at(12, 1, 2)) if o["created"] == epoch(at(12, 1))]
+
+    assert (cycle["status"], cycle["amount_paid"], cycle["amount_remaining"]) == ("open", 0, 900)
+    assert world.fake.objects[sub]["status"] == "past_due"
+    finalized = epoch(at(12, 1)) + FINALIZE
+    assert [(e["type"], e["created"]) for e in world.stripe.events_since(seen)] == [
+        ("invoice.created", epoch(at(12, 1))),
+        ("invoice.finalized", finalized),
+        ("invoice.payment_failed", finalized),
+        ("customer.subscription.updated", finalized),
+    ]
+    seen = len(world.fake.events)
+
+    world.clock.now = at(12, 4, 10)
+    world.stripe.settle(cycle["id"])
+
+    assert (cycle["status"], cycle["amount_paid"], cycle["attempt_count"]) == ("paid", 900, 2)
+    assert world.fake.objects[sub]["status"] == "active"
+    assert [e["type"] for e in world.stripe.events_since(seen)] == [
+        "invoice.paid",
+        "customer.subscription.updated",
+    ]
+    # The card works again: January's is paid at once.
+    [january] = [o for o in world.move(at(1, 1, 2, year=2027)) if o["total"]]
+    assert january["status"] == "paid"
+
+
 # 8. Subscriptions that end -------------------------------------------------------------
 
 

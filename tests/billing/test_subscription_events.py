@@ -124,6 +124,26 @@ async def test_a_commitment_starts_when_the_trial_stripe_reports_ends(
     assert (await state_of(ctx, without.id)).commitment_ends_at == at(2027, 5, 22, 9, 30)
 
 
+async def test_a_checkout_subscription_starts_when_stripe_started_it(ctx: BillingContext) -> None:
+    """Found by the year-long test: the ledger counted a Checkout subscription from the
+    order, Stripe bills it from the payment (the first month's fee, prorated, differed by
+    a cent after six minutes on Stripe's page)."""
+    subscription = await pending(ctx, "app-business")  # ordered at START; 6 months committed
+    paid = at(2026, 12, 1, 8, 0)  # the customer came back to pay a week later
+
+    await in_tx(
+        ctx,
+        lambda s: events.activate_from_checkout(
+            ctx, s, subscription.id, STRIPE_SUB, STRIPE_CUS, "active", None, NOW, started_at=paid
+        ),
+    )
+
+    active = await state_of(ctx, subscription.id)
+    assert (active.started_at, active.stripe_linked_at) == (paid, paid)
+    assert (active.period_start, active.period_end) == (at(2026, 12, 1), at(2027, 1, 1))
+    assert active.commitment_ends_at == at(2027, 6, 1, 8, 0)
+
+
 async def test_checkout_with_an_incomplete_payment_stays_pending(ctx: BillingContext) -> None:
     subscription = await pending(ctx, "server-m")
 

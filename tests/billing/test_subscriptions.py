@@ -267,6 +267,8 @@ async def test_outside_a_commitment_cancelling_ends_at_the_period_end(
         "subscription_id": subscription.id,
         "plan_id": "server-m",
         "plan_version": 1,
+        "from_plan_id": "server-m",  # a cancellation changes no plan
+        "from_plan_version": 1,
         "proration_behavior": "none",
         "cancel_at": epoch(at(2027, 3, 1)),
         "changed_at": epoch(at(2027, 2, 10)),
@@ -498,6 +500,8 @@ async def test_an_upgrade_applies_now_prorated_and_a_downgrade_at_the_period_end
         "subscription_id": subscription.id,
         "plan_id": "server-m",
         "plan_version": 1,
+        "from_plan_id": "server-s",
+        "from_plan_version": 1,
         "proration_behavior": "always_invoice",
         "cancel_at": None,
         "changed_at": epoch(at(2026, 11, 25)),  # Stripe prorates from here, however late
