@@ -34,7 +34,7 @@ from billing.reconcile.expected_subscription import BilledSubscription, billed_s
 from billing.reconcile.lines import ExpectedLine, LineKind, line_key
 from plans import Catalog, Interval
 
-_SUBSCRIPTION_PREFIXES = ("setup:", "cancel-")
+_SUBSCRIPTION_PREFIXES = ("setup:", "cancel-", "package:")
 _INSTANT = timedelta(microseconds=1)
 
 

@@ -212,8 +212,10 @@ async def test_developer_service_time_is_an_invoice_item(engine: AsyncEngine) ->
     with pytest.raises(NoSupportSubscription, match="no support plan subscription"):
         await ledger.record(customer, 30, "question", "ana")
     entry = await ledger.record(customer, 20, "hotfix", "dev", category="developer_service")
-    [(kind, key, payload)] = await outbox(engine)
+    [(kind, key, payload), invoice] = await outbox(engine)
     assert (kind, key) == ("invoice_item", f"invoice_item:{entry.id}")
+    # Nothing of this customer recurs, so no cycle invoice would ever carry the item.
+    assert invoice[:2] == ("invoice.create", f"invoice.create:item:{entry.id}")
     # 20 minutes, but the plan bills at least 60: 110.00 EUR.
     assert payload["amount_minor"] == 11000
     assert payload["description"] == "Developer service: hotfix (60 min, period 2026-11)"
