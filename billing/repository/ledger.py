@@ -84,15 +84,6 @@ class LedgerRepository:
             raise UnknownEntry(entry_id)
         return entry
 
-    async def subscription_entries(self, subscription_id: str, since: str) -> list[SupportEntry]:
-        """Every entry counted against a subscription from period ``since`` ("YYYY-MM") on."""
-        query = (
-            select(SupportEntry)
-            .where(SupportEntry.subscription_id == subscription_id, SupportEntry.period >= since)
-            .order_by(SupportEntry.period, SupportEntry.recorded_at, SupportEntry.id)
-        )
-        return list(await self.session.scalars(query))
-
     async def entries(self, customer_id: str, period: str) -> list[SupportEntry]:
         query = (
             select(SupportEntry)
