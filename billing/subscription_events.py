@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing.cancellation import commitment_end
 from billing.context import BillingContext
 from billing.dunning import BILLING, MANUAL, Dunning
 from billing.errors import UnknownSubscription
@@ -26,7 +27,7 @@ from billing.periods import Period
 from billing.repository.customers import CustomerRepository
 from billing.repository.invoices import InvoiceRepository
 from billing.repository.subscriptions import SubscriptionRepository
-from billing.subscriptions import commitment_end, end_subscription
+from billing.subscriptions import end_subscription
 
 log = logging.getLogger(__name__)
 

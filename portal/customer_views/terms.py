@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from billing.cancellation import cancellation_terms, current_period_end
 from billing.months import monthly_price
 from billing.periods import Period
-from billing.subscriptions import cancellation_terms, current_period_end
 from plans import Catalog, Money, Plan, UnknownPlan
 from plans.model import EarlyCancellation
 from portal.customer_views.catalog import PlanCard, plan_card
