@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,9 +31,25 @@ class StripeSettings:
             secret_key=environ.get("DOCKYARD_STRIPE_SECRET_KEY") or None,
             webhook_secret=environ.get("DOCKYARD_STRIPE_WEBHOOK_SECRET") or None,
             api_base=environ.get("DOCKYARD_STRIPE_API_BASE") or None,
-            checkout_origin=environ.get("DOCKYARD_STRIPE_CHECKOUT_ORIGIN")
-            or "https://checkout.stripe.com",
+            checkout_origin=_origin(
+                "DOCKYARD_STRIPE_CHECKOUT_ORIGIN",
+                environ.get("DOCKYARD_STRIPE_CHECKOUT_ORIGIN") or "https://checkout.stripe.com",
+            ),
         )
+
+
+# scheme://host[:port] and nothing else: the value goes into the CSP header's form-action,
+# where a space or ";" would add sources or whole directives.
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def _origin(name: str, value: str) -> str:
+    if not _ORIGIN.match(value):
+        raise ValueError(
+            f"{name}={value!r}: expected an origin such as https://checkout.stripe.com"
+            " (scheme, host and optional port; no path)"
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import email
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from litestar.testing import TestClient
 
 from portal.app import create_app
@@ -223,3 +224,14 @@ def test_forms_may_lead_to_the_configured_checkout_and_nowhere_else() -> None:
     assert form_action(StripeSettings()) == "form-action 'self' https://checkout.stripe.com"
     local = StripeSettings.from_env({"DOCKYARD_STRIPE_CHECKOUT_ORIGIN": "http://127.0.0.1:12111"})
     assert form_action(local) == "form-action 'self' http://127.0.0.1:12111"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["https://checkout.stripe.com; script-src *", "https://a.test https://b.test", "ftp://x", "/c"],
+)
+def test_a_checkout_origin_that_is_not_one_is_refused_with_its_name(value: str) -> None:
+    from billing.settings import StripeSettings
+
+    with pytest.raises(ValueError, match=r"DOCKYARD_STRIPE_CHECKOUT_ORIGIN=.*expected an origin"):
+        StripeSettings.from_env({"DOCKYARD_STRIPE_CHECKOUT_ORIGIN": value})
