@@ -33,6 +33,7 @@ from billing.models import ClosedPeriod, Subscription, SupportEntry
 from billing.periods import Period
 from billing.repository.ledger import LedgerRepository
 from billing.terms import terms_in
+from billing.usage_invoicing import invoice_closed_usage
 from plans import Catalog
 from plans.model import ServicePlan, SupportPlan
 
@@ -169,6 +170,7 @@ async def close_through(
         catalog, subscription, state, works.get(subscription.id, {}), last, now, closed_by
     )
     await repo.store_closed(rows)
+    await invoice_closed_usage(repo.session, catalog, subscription, rows, now)
     return rows
 
 
@@ -202,20 +204,23 @@ class PeriodClosing:
                 states = await open_states(repo, batch)
                 first = min(state.first_open for state in states.values())
                 works = await repo.open_works([s.id for s in batch], str(first), str(last))
-                rows: list[ClosedPeriod] = []
-                for subscription in batch:
-                    ends = Period.of(subscription.ended_at) if subscription.ended_at else last
-                    rows += closings(
+                closed = {
+                    subscription.id: closings(
                         catalog,
                         subscription,
                         states[subscription.id],
                         works.get(subscription.id, {}),
-                        min(last, ends),
+                        min(last, Period.of(subscription.ended_at or now)),
                         now,
                         "grace period",
                     )
-                await repo.store_closed(rows)
-                count += len(rows)
+                    for subscription in batch
+                }
+                await repo.store_closed([row for rows in closed.values() for row in rows])
+                for subscription in batch:
+                    rows = closed[subscription.id]
+                    await invoice_closed_usage(session, catalog, subscription, rows, now)
+                    count += len(rows)
         return count
 
     async def close_period(self, period: Period, closed_by: str) -> int:

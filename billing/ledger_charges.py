@@ -4,6 +4,9 @@
   the Stripe period that bills them: when the work was done, or for an entry billed late
   (its own period closed) now, in the open one. The sender keeps the stamp inside Stripe's
   accepted window (billing.outbox.requests.meter_timestamp).
+- A plan billed by the minute without a metered price (a yearly hour bank) sends nothing
+  now: its month's minutes are invoiced when the month closes (billing.usage_invoicing),
+  unless the subscription has ended before that month (no close will come): then at once.
 - Minutes of a metered plan that fall in its trial become an invoice item for the first
   paid invoice: Stripe does not charge meter usage during a trial
   (https://docs.stripe.com/billing/subscriptions/trials#usage-based-billing).
@@ -24,6 +27,7 @@ from billing.final_invoice import invoice_if_nothing_will
 from billing.models import EntryCategory, Subscription, SupportEntry
 from billing.outbox import InvoiceItem, MeterEvent, enqueue
 from billing.periods import Period
+from billing.stripe_catalog import overage_invoiced_monthly
 from plans.model import FlatRate, HourBank, PerHour, ServiceBilling
 from plans.money import Money
 
@@ -77,18 +81,24 @@ async def charge(
     trial_ends = subscription.trial_ends_at
     in_trial = trial_ends is not None and moment < trial_ends
     if isinstance(terms, HourBank | PerHour) and delta > 0 and not in_trial:
-        await enqueue(
-            session,
-            MeterEvent(
-                customer_id=subscription.customer_id,
-                entry_id=entry.id,
-                subscription_id=subscription.id,
-                minutes=delta,
-                timestamp=int(moment.timestamp()),
-            ),
-            now=now,
-        )
-        return
+        plan = ctx.catalog().get(subscription.plan_id, subscription.plan_version)
+        ended = subscription.ended_at
+        if overage_invoiced_monthly(plan):
+            if ended is None or invoice <= Period.of(ended):
+                return
+        else:
+            await enqueue(
+                session,
+                MeterEvent(
+                    customer_id=subscription.customer_id,
+                    entry_id=entry.id,
+                    subscription_id=subscription.id,
+                    minutes=delta,
+                    timestamp=int(moment.timestamp()),
+                ),
+                now=now,
+            )
+            return
     rate = rate_of(terms, subscription, ctx)
     what = "credit for correction" if delta < 0 else "support"
     if entry.category != EntryCategory.SUPPORT.value:

@@ -11,10 +11,13 @@ What gets created, and why:
   units the ledger computed (with its rounding), which a unit price cannot express.
 - one **Billing Meter** ``dockyard_support_minutes`` (sum of ``value`` per customer, mapped
   by ``stripe_customer_id``): the ledger reports billable minutes as meter events.
-- one **metered Price** per per-hour or hour-bank support plan version,
+- one **metered Price** per monthly per-hour or hour-bank support plan version,
   ``dockyard:<plan>:v<version>:minutes``: minutes are divided into billing increments
   (``transform_quantity``, rounded up) and each increment costs rate * increment / 60.
   Flat-rate support has none: its agreed extra work is invoiced as invoice items.
+  A yearly hour bank has none either: a metered price bills with its subscription's
+  interval, so its overage would wait a year. Its month's overage is invoiced when the
+  month closes, at the same increments and price (billing/usage_invoicing.py).
 
 Prices are immutable and found by ``lookup_key``; a price that exists is never changed,
 and one that differs from the catalog is reported, not replaced. Every create carries an
@@ -53,12 +56,20 @@ def minutes_lookup_key(plan_id: str, version: int) -> str:
 async def find_prices(
     client: stripe.StripeClient, plan_id: str, version: int
 ) -> tuple[str | None, str | None]:
-    """The active fee and minutes price ids of a plan version, in one call by lookup key."""
+    """The active fee and minutes price ids of a plan version, in one call by lookup key.
+
+    A yearly minutes price (synced before yearly overage was invoiced monthly) is not
+    used: it would bill a year's minutes at once."""
     fee_key, minutes_key = fee_lookup_key(plan_id, version), minutes_lookup_key(plan_id, version)
     found = await client.v1.prices.list_async(
         {"lookup_keys": [fee_key, minutes_key], "active": True, "limit": 10}
     )
-    by_key = {price.lookup_key: price.id for price in found.data}
+    by_key = {
+        price.lookup_key: price.id
+        for price in found.data
+        if price.lookup_key != minutes_key
+        or (price.recurring is not None and price.recurring.interval == "month")
+    }
     return by_key.get(fee_key), by_key.get(minutes_key)
 
 
@@ -91,8 +102,9 @@ class SyncPlan:
         return [action for action in self.actions if action.drift]
 
 
-def _metered_rate(plan: Plan) -> tuple[int, int] | None:
-    """(rate in minor units per hour, increment in minutes) for metered support, else None."""
+def minute_rate(plan: Plan) -> tuple[int, int] | None:
+    """(rate in minor units per hour, increment in minutes) of support billed by the
+    minute (per hour, or an hour bank's overage), else None."""
     if not isinstance(plan, SupportPlan):
         return None
     terms = plan.terms
@@ -104,8 +116,15 @@ def _metered_rate(plan: Plan) -> tuple[int, int] | None:
 
 
 def is_metered(plan: Plan) -> bool:
-    """Whether the plan's Stripe subscription carries a price on the support meter."""
-    return _metered_rate(plan) is not None
+    """Whether the plan's Stripe subscription carries a price on the support meter: a
+    monthly plan billed by the minute."""
+    return minute_rate(plan) is not None and plan.pricing.interval is Interval.MONTH
+
+
+def overage_invoiced_monthly(plan: Plan) -> bool:
+    """Whether the plan bills minutes but has no metered price (a yearly hour bank): each
+    month's minutes are invoiced when the month closes."""
+    return minute_rate(plan) is not None and not is_metered(plan)
 
 
 def _increment_price(rate_minor: int, increment: int) -> tuple[int | None, Decimal | None]:
@@ -115,6 +134,15 @@ def _increment_price(rate_minor: int, increment: int) -> tuple[int | None, Decim
         return whole, None
     exact = (Decimal(rate_minor) * increment / 60).quantize(Decimal("0.000000000001"))
     return None, exact
+
+
+def increment_price(rate_minor: int, increment: int) -> Decimal:
+    """One increment's price in minor units, exact to 12 places (a metered price's unit)."""
+    whole, exact = _increment_price(rate_minor, increment)
+    if whole is not None:
+        return Decimal(whole)
+    assert exact is not None
+    return exact
 
 
 def _metadata(plan: Plan, role: str) -> dict[str, str]:
@@ -144,21 +172,17 @@ def _fee_params(plan: Plan, product: str) -> PriceCreateParams:
 
 
 def _minutes_params(plan: Plan, product: str, meter: str) -> PriceCreateParams:
-    rate = _metered_rate(plan)
+    rate = minute_rate(plan)
     assert rate is not None
+    assert is_metered(plan)
     rate_minor, increment = rate
     whole, exact = _increment_price(rate_minor, increment)
-    # The metered item bills with the fee's interval: Stripe needs one interval per
-    # subscription. (Annual hour banks therefore invoice overage yearly.)
-    interval: Literal["month", "year"] = (
-        "year" if plan.pricing.interval is Interval.YEAR else "month"
-    )
     params: PriceCreateParams = {
         "product": product,
         "currency": plan.pricing.currency.lower(),
         "lookup_key": minutes_lookup_key(plan.id, plan.version),
         "nickname": f"{plan.name} v{plan.version}: support minutes",
-        "recurring": {"interval": interval, "usage_type": "metered", "meter": meter},
+        "recurring": {"interval": "month", "usage_type": "metered", "meter": meter},
         "transform_quantity": {"divide_by": increment, "round": "up"},
         "metadata": _metadata(plan, "minutes"),
     }
@@ -218,7 +242,7 @@ def plan_sync(client: stripe.StripeClient, catalog: Catalog) -> SyncPlan:
             meter_id = meter.id
 
     actions: list[Action] = []
-    needs_meter = any(_metered_rate(plan) is not None for plan in catalog)
+    needs_meter = any(is_metered(plan) for plan in catalog)
     if needs_meter:
         actions.append(
             Action("meter", METER_EVENT_NAME, "Billing Meter for support minutes", None, meter_id)
@@ -247,8 +271,8 @@ def _price_actions(plan: Plan, prices: dict[str, stripe.Price]) -> Iterable[Acti
             existing.id if existing else None,
             drift=_price_drift(existing, _fee_params(plan, "")) if existing else None,
         )
-    rate = _metered_rate(plan)
-    if rate is not None:
+    rate = minute_rate(plan)
+    if rate is not None and is_metered(plan):
         key = minutes_lookup_key(plan.id, plan.version)
         existing = prices.get(key)
         yield Action(

@@ -46,7 +46,7 @@ from billing.outbox import (
 from billing.periods import Period
 from billing.repository.customers import CustomerRepository
 from billing.repository.subscriptions import SubscriptionRepository
-from billing.stripe_catalog import is_metered
+from billing.stripe_catalog import minute_rate
 from plans import Plan
 from plans.model import Interval
 
@@ -153,7 +153,7 @@ class Subscriptions:
             customer = await CustomerRepository(session).get(customer_id)
             if customer.currency != pricing.currency:
                 raise CurrencyMismatch(customer.currency, plan)
-            if is_metered(plan):
+            if minute_rate(plan) is not None:
                 await self._one_metered_at_a_time(session, customer_id, plan)
             subscription = Subscription(
                 id=new_subscription_id(),
@@ -222,16 +222,18 @@ class Subscriptions:
     ) -> None:
         """A Stripe meter sums a customer's events for every metered price on it, so two
         metered subscriptions running at once would bill the same minutes twice
-        (https://docs.stripe.com/billing/subscriptions/usage-based/meters): refuse a
-        second one while the first runs; switching support plans is a plan change."""
+        (https://docs.stripe.com/billing/subscriptions/usage-based/meters), and the ledger
+        could not say which one an hour counts on: refuse a second support plan billed
+        by the minute (metered, or a yearly bank's overage) while the first runs;
+        switching support plans is a plan change."""
         catalog = self.ctx.catalog()
         for held in await SubscriptionRepository(session).find(customer_id):
             if held.state in (_State.CANCELLED, _State.PENDING) or held.plan_id not in catalog:
                 continue
-            if is_metered(catalog.get(held.plan_id, held.plan_version)):
+            if minute_rate(catalog.get(held.plan_id, held.plan_version)) is not None:
                 raise InvalidTransition(
                     f"customer {customer_id} already has {held.plan_id} ({held.id}), billed by"
-                    f" the minute on the same meter as {plan.id}: change that subscription's"
+                    f" the minute like {plan.id}: change that subscription's"
                     " plan instead, or subscribe once it has ended"
                 )
 

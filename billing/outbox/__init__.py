@@ -29,6 +29,7 @@ from billing.outbox.messages import (
     SubscriptionCancel,
     SubscriptionCreate,
     SubscriptionUpdate,
+    UsageItem,
     read_message,
 )
 
@@ -42,6 +43,7 @@ __all__ = [
     "SubscriptionCancel",
     "SubscriptionCreate",
     "SubscriptionUpdate",
+    "UsageItem",
     "enqueue",
     "read_message",
 ]

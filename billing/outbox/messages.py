@@ -25,6 +25,7 @@ class OutboxKind(enum.StrEnum):
     SUBSCRIPTION_CANCEL = "subscription.cancel"  # immediately
     METER_EVENT = "meter_event"  # billable support minutes
     INVOICE_ITEM = "invoice_item"  # one-off services, agreed extra work, fees
+    USAGE_ITEM = "usage_item"  # a month's minutes of a plan without a metered price
     INVOICE_CREATE = "invoice.create"  # a final invoice when no subscription invoice will come
 
 
@@ -127,6 +128,26 @@ class InvoiceItem(Message):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UsageItem(Message):
+    """A closed month's billable minutes of a subscription that has no metered price (a
+    yearly hour bank), billed as its metered price would bill them: ``increments`` at
+    ``increment_price`` (minor units, a decimal string when the increment's price is not
+    whole), over the month."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.USAGE_ITEM
+    subscription_id: str
+    period: str  # YYYY-MM: the month whose minutes these are
+    minutes: int
+    increments: int
+    increment_price: str
+    currency: str
+    description: str
+
+    def key(self) -> str:
+        return f"usage_item:{self.subscription_id}:{self.period}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InvoiceCreate(Message):
     """Invoice the customer's pending items now: a subscription ended with something owed,
     and no subscription invoice will come to carry it."""
@@ -148,6 +169,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         SubscriptionCancel,
         MeterEvent,
         InvoiceItem,
+        UsageItem,
         InvoiceCreate,
     )
 }

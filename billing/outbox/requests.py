@@ -25,6 +25,7 @@ from billing.outbox.messages import (
     SubscriptionCancel,
     SubscriptionCreate,
     SubscriptionUpdate,
+    UsageItem,
 )
 from billing.periods import InvalidPeriod, Period
 from billing.repository.outbox import OutboxRepository
@@ -91,6 +92,8 @@ async def build(
         return await _meter_event(repo, message, now)
     if isinstance(message, InvoiceItem):
         return await _invoice_item(repo, message)
+    if isinstance(message, UsageItem):
+        return await _usage_item(repo, message)
     if isinstance(message, InvoiceCreate):
         return Request(
             "invoices.create",
@@ -282,6 +285,32 @@ async def _invoice_item(repo: OutboxRepository, message: InvoiceItem) -> Request
                 "dockyard_customer_id": message.customer_id,
                 "dockyard_entry_id": message.entry_id,
                 "dockyard_period": str(period),
+            },
+        },
+    )
+
+
+async def _usage_item(repo: OutboxRepository, message: UsageItem) -> Request:
+    customer = await _stripe_customer(repo, message.customer_id)
+    try:
+        period = Period.parse(message.period)
+    except InvalidPeriod as error:
+        raise StripeFailure(f"usage item: {error}", permanent=True) from error
+    return Request(
+        "invoice_items.create",
+        {
+            "customer": customer,
+            # Stripe makes the amount: quantity x unit price, rounded to the minor unit, as
+            # a metered price's line (https://docs.stripe.com/api/invoiceitems/create).
+            "quantity": message.increments,
+            "unit_amount_decimal": message.increment_price,
+            "currency": message.currency.lower(),
+            "description": message.description,
+            "period": {"start": int(period.start.timestamp()), "end": int(period.end.timestamp())},
+            "metadata": {
+                "dockyard_customer_id": message.customer_id,
+                "dockyard_subscription_id": message.subscription_id,
+                "dockyard_usage_period": str(period),
             },
         },
     )

@@ -39,6 +39,7 @@ from billing.reconcile.expected_usage import cycles_to_meter, summarize_usage, u
 from billing.reconcile.lines import ExpectedLine, UsageAccount
 from billing.repository.customers import CustomerRepository
 from billing.repository.reconcile import ReconcileRepository
+from billing.stripe_catalog import is_metered
 
 __all__ = ["expected_lines", "usage_accounts"]
 
@@ -94,7 +95,15 @@ async def usage_accounts(
         name = str(wanted)
         entries = await repo.metered_entries(name, name, customer_id=customer_id)
         events = await repo.meter_events(wanted.start, wanted.end, customer_id)
-    return summarize_usage(wanted, entries, events)
+        plans = await repo.plans_of({e.subscription_id for e in entries if e.subscription_id})
+    catalog = ctx.catalog()
+    # A yearly hour bank's minutes are invoiced as an item, never sent to the meter.
+    metered = {
+        subscription
+        for subscription, (plan_id, version) in plans.items()
+        if plan_id in catalog and is_metered(catalog.get(plan_id, version))
+    }
+    return summarize_usage(wanted, [e for e in entries if e.subscription_id in metered], events)
 
 
 def _period(period: Period | str) -> Period:

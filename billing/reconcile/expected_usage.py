@@ -9,10 +9,12 @@ period's summary moves when a late entry or a correction arrives, while Stripe b
 each minute on the invoice it was sent for (a correction that lowers the minutes is
 credited as an invoice item, an item line).
 
-Stripe sums the meter over each billing cycle of the subscription (monthly, or yearly for
-a yearly plan's metered price: see billing/stripe_catalog.py) and invoices it when the
-cycle ends: quantity = ceil(minutes / increment) (``transform_quantity`` divide_by,
-round up), amount = quantity x the increment's price.
+Stripe sums the meter over each monthly billing cycle of the subscription and invoices it
+when the cycle ends: quantity = ceil(minutes / increment) (``transform_quantity``
+divide_by, round up), amount = quantity x the increment's price. A yearly hour bank has no
+metered price: each calendar month's minutes are invoiced as one item when the month
+closes (billing/usage_invoicing.py), at the same quantity and amount, so its "cycles"
+here are its months.
 """
 
 from __future__ import annotations
@@ -22,12 +24,19 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from billing.closing import CLOSING_GRACE
 from billing.models import OutboxMessage, OutboxState, SupportEntry
 from billing.periods import Period
 from billing.reconcile.expected_cycles import Cycle
 from billing.reconcile.expected_subscription import BilledSubscription
 from billing.reconcile.lines import ExpectedLine, LineKind, UsageAccount, line_key
-from billing.stripe_catalog import _increment_price, _metered_rate
+from billing.stripe_catalog import (
+    _increment_price,
+    is_metered,
+    minute_rate,
+    overage_invoiced_monthly,
+)
+from billing.usage_invoicing import billing_moment
 from plans import Plan
 
 _WAITING = frozenset({OutboxState.PENDING.value, OutboxState.RETRYING.value})
@@ -36,7 +45,7 @@ _WAITING = frozenset({OutboxState.PENDING.value, OutboxState.RETRYING.value})
 def usage_charge(plan: Plan, minutes: int) -> tuple[int, int]:
     """(billed increments, amount in minor units) Stripe invoices for ``minutes`` on the
     plan's metered price; an unmetered plan bills none."""
-    rate = _metered_rate(plan)
+    rate = minute_rate(plan)
     if rate is None or minutes <= 0:
         return 0, 0
     rate_minor, increment = rate
@@ -49,22 +58,26 @@ def usage_charge(plan: Plan, minutes: int) -> tuple[int, int]:
     return increments, int((exact * increments).quantize(Decimal(1), ROUND_HALF_UP))
 
 
-def meter_moment(entry: SupportEntry) -> datetime:
-    """When the ledger timestamped the entry's meter event: when the work was done, or for
-    a late entry (its period already invoiced) when it was billed, in the invoice's month.
-    (A late entry's exact moment is not stored; its recording, at the earliest the start
-    of that month, stands for it.)"""
-    if entry.billed_period is None or entry.billed_period == entry.period:
-        return entry.worked_at
-    return max(entry.recorded_at, Period.parse(entry.billed_period).start)
+# When the ledger timestamped an entry's meter event (or counted it in a month's item).
+meter_moment = billing_moment
 
 
 def cycles_to_meter(billed: BilledSubscription, period: Period, now: datetime) -> list[Cycle]:
-    """The cycles starting in ``period`` whose usage Stripe has invoiced by ``now``."""
+    """The cycles starting in ``period`` whose usage Stripe has invoiced by ``now``: the
+    metered ones, or for a plan whose minutes are invoiced when a month closes, the month
+    itself (inside the subscription) once its close is due (after the month: a month a
+    subscription ends in may close earlier, when Stripe's final invoice says so)."""
+    if not billed.cycles:
+        return []
+    first, last = billed.cycles[0], billed.cycles[-1]
+    start, end = max(period.start, first.start), min(period.end, last.end)
+    if start < end and overage_invoiced_monthly(billed.plan(end, before=True)):
+        due = period.end + CLOSING_GRACE
+        return [Cycle(start, end, period.start, period.end)] if due <= now else []
     return [
         cycle
         for cycle in billed.starting_in(period)
-        if cycle.end <= now and _metered_rate(billed.plan(cycle.end, before=True)) is not None
+        if cycle.end <= now and is_metered(billed.plan(cycle.end, before=True))
     ]
 
 
@@ -126,7 +139,7 @@ def usage_line(
 
 
 def _increment(plan: Plan) -> int:
-    rate = _metered_rate(plan)
+    rate = minute_rate(plan)
     return rate[1] if rate is not None else 0
 
 

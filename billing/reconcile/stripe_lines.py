@@ -9,7 +9,9 @@ Which kind a line is, from its ``parent`` (API 2025-03-31.basil and later):
   PRORATION of the subscription named there; a plan change's credit and charge lines share
   the key, so the matcher nets them.
 - ``subscription_item_details``: USAGE when the line's price is metered, else FEE.
-- ``invoice_item_details`` or no parent: ITEM, keyed by ``metadata.dockyard_entry_id``.
+- ``invoice_item_details`` or no parent: ITEM, keyed by ``metadata.dockyard_entry_id``;
+  but USAGE when its metadata names a ``dockyard_usage_period``: a month's minutes of a
+  plan without a metered price, invoiced as an item (billing/usage_invoicing.py).
 
 Metered or not is decided by the price (``pricing.price_details.price``): its id in the set
 of metered price ids read from Stripe once per run (``recurring.usage_type == "metered"``,
@@ -33,6 +35,8 @@ from billing.reconcile.lines import ActualInvoice, ActualLine, LineKind, line_ke
 from billing.reconcile.stripe_ids import ENTRY_KEY, CustomerIndex
 
 Json = Mapping[str, Any]
+
+USAGE_PERIOD_KEY = "dockyard_usage_period"  # billing.outbox.requests sets it on usage items
 
 
 def at(obj: object, *path: str) -> Any:
@@ -88,6 +92,8 @@ def line_source(line: Json, metered_prices: Collection[str]) -> LineSource:
         kind = LineKind.PRORATION
     elif by_subscription is not None:
         kind = LineKind.USAGE if is_metered(price, metered_prices) else LineKind.FEE
+    elif metadata_of(line).get(USAGE_PERIOD_KEY):
+        kind = LineKind.USAGE
     else:
         kind = LineKind.ITEM
     item = at(details, "invoice_item")

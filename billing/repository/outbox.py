@@ -257,7 +257,7 @@ class OutboxRepository:
             select(OutboxMessage.id)
             .where(
                 OutboxMessage.customer_id == customer_id,
-                OutboxMessage.kind == "invoice_item",
+                OutboxMessage.kind.in_(("invoice_item", "usage_item")),
                 OutboxMessage.created_at >= since,
                 OutboxMessage.id > last_own,
             )

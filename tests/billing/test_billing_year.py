@@ -12,8 +12,8 @@ The cast (plans/catalog/*.yaml), one line each:
 - Cleo: Support 20 h through Checkout: a trial with time past its hours, unused hours
   rolled over and used, later ones expiring, a late entry and a correction; cancels in
   June (end_of_term: the service runs to the commitment's end in August).
-- Dan: Support 10 h, yearly, started by an operator: hours expire each month, overage
-  billed on the yearly usage invoice of February 2028; a correction and a late entry.
+- Dan: Support 10 h, yearly, started by an operator: hours expire each month, each
+  month's overage invoiced when the month closes; a correction and a late entry.
 - Eve: Support 10 h, cancelled within its first (partial) cycle: the fee policy.
 - Finn: Application Starter through Checkout (a trial), upgraded to Application Business
   (6-month commitment), cancelled in May: pay_remaining.
@@ -318,8 +318,27 @@ async def what_happened(y: Year, cast: Cast, results: dict[str, Reconciliation])
         495,
         390,
     ]
-    # Dan: 10 h a month, use it or lose it.
+    # Dan: 10 h a month, use it or lose it. A yearly plan has no metered price: a month's
+    # overage is invoiced when the month closes, on an invoice of its own, in 15-minute
+    # increments at 21.25 (January's 120 minutes on 1 February, not in January 2028).
     assert (await y.ledger.summary(c["dan"], Period(2027, 2))).expired_minutes == 300
+    dan = s["dan:support"]
+    assert lines[("2027-01", f"usage:{dan}:2027-01")] == (17000, 17000)
+    assert lines[("2027-10", f"usage:{dan}:2027-10")] == (8500, 8500)
+    assert lines[("2027-11", f"usage:{dan}:2027-11")] == (6375, 6375)  # October corrected
+    usage_invoices = {
+        i["metadata"]["dockyard_reference"]: (i["total"], i["status"])
+        for i in invoices["dan"]
+        if i["metadata"].get("dockyard_reference", "").startswith("usage:")
+        # made by the worker's closing step, in the first hours of the next month
+        and i["created"] < (Period.parse(i["metadata"]["dockyard_reference"][-7:]).end
+                            + timedelta(hours=2)).timestamp()
+    }  # fmt: skip
+    assert usage_invoices == {
+        f"usage:{dan}:2027-01": (17000, "paid"),
+        f"usage:{dan}:2027-10": (8500, "paid"),
+        f"usage:{dan}:2027-11": (6375, "paid"),
+    }
     # Early cancellations, as the ledger worked them out and Stripe invoiced them: Eve's fee
     # (1400.00, under the remaining year), Finn's remaining commitment (June to August at
     # 79.00, and 1 to 15 September 10:00, 14.42 days: 7900 x 1,245,600 / 2,592,000 = 3796).

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from billing.closing import PeriodClosing
 from billing.errors import BillingError, EntryLocked, InvalidTransition, UnknownCustomer
 from billing.ledger import InvalidEntry, Ledger, NoSupportSubscription, minutes_amount
 from billing.models import EntryState, OutboxMessage, SupportEntry
@@ -73,18 +74,25 @@ async def test_hour_bank_bills_only_minutes_beyond_the_included(engine: AsyncEng
     over = await ledger.record(customer, 20, "restored a backup", "ben", worked_at=at(12, 8))
     # 590 → 600 and 20 → 30 after 15-minute rounding: 30 beyond the 600 included.
     assert over.billable_minutes == 30
+    # A yearly bank has no metered price: the month's overage is invoiced when it closes.
+    assert await outbox(engine) == []
+    await PeriodClosing(ledger.ctx).close_due(at(1, 1, month=12))
     assert await outbox(engine) == [
         (
-            "meter_event",
-            f"meter:{over.id}",
+            "usage_item",
+            f"usage_item:{over.subscription_id}:2026-11",
             {
                 "customer_id": customer,
-                "entry_id": over.id,
-                "subscription_id": ANY,
+                "subscription_id": over.subscription_id,
+                "period": "2026-11",
                 "minutes": 30,
-                "timestamp": int(at(12, 8).timestamp()),
+                "increments": 2,
+                "increment_price": "2125",  # 15 minutes at 85.00/h
+                "currency": "EUR",
+                "description": ANY,
             },
-        )
+        ),
+        ("invoice.create", f"invoice.create:usage:{over.subscription_id}:2026-11", ANY),
     ]
     summary = await ledger.summary(customer, NOV)
     assert (summary.used_minutes, summary.covered_by_included, summary.billable_minutes) == (
@@ -313,10 +321,15 @@ async def test_the_order_entries_are_logged_in_does_not_change_the_bill(
         ledger, clock, customer = await setup(engine, "support-10h")
         clock.advance(days=3)
         entries = [await ledger.record(customer, m, "work", "ana") for m in order]
-        meters = [p for kind, _, p in await outbox(engine) if p["customer_id"] == customer]
-        assert sum(p["minutes"] for p in meters) == sum(e.billable_minutes or 0 for e in entries)
         totals.append((await ledger.summary(customer)).billable_minutes)
-        assert totals[-1] == sum(p["minutes"] for p in meters)
+        assert totals[-1] == sum(e.billable_minutes or 0 for e in entries)
+        await PeriodClosing(ledger.ctx).close_due(at(1, 1, month=12))
+        [usage] = [
+            p
+            for kind, _, p in await outbox(engine)
+            if kind == "usage_item" and p["customer_id"] == customer
+        ]
+        assert usage["minutes"] == totals[-1]
     # 600 + 15 + 135 + 45 + 15 = 810 rounded minutes, 600 included, either way.
     assert totals == [210, 210]
 

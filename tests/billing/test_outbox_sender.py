@@ -562,3 +562,34 @@ async def test_two_senders_draining_at_once_never_send_a_row_twice(
     assert sum(report.sent for report in reports) == 40
     assert all(report.sent > 0 for report in reports), reports  # they really overlapped
     assert {row.state for row in await rows(senders[0].ctx)} == {"sent"}
+
+
+async def test_a_yearly_minutes_price_left_from_an_older_sync_is_not_subscribed(
+    engine: AsyncEngine, clock: MovableClock, fake: FakeStripe
+) -> None:
+    """Older syncs made a yearly metered price for the yearly hour bank: on a subscription
+    it would bill a year's minutes at the year's end. Its months' minutes are invoiced as
+    items now (billing.usage_invoicing), so a new subscription takes the fee alone."""
+    fake.add(price("price_10h", "dockyard:support-10h:v1", 840000, recurring={"interval": "year"}))
+    yearly = {"interval": "year", "usage_type": "metered"}
+    fake.add(price("price_10h_min", "dockyard:support-10h:v1:minutes", 2125, recurring=yearly))
+    ctx = stripe_ctx(engine, clock)
+    async with ctx.sessions() as session, session.begin():
+        customer = await make_customer(session, clock(), stripe_customer_id="cus_ann")
+        sub = await make_subscription(session, customer, "support-10h", clock())
+        await enqueue(
+            session,
+            SubscriptionCreate(
+                subscription_id=sub.id,
+                customer_id=customer.id,
+                plan_id="support-10h",
+                plan_version=1,
+                trial_end=None,
+            ),
+            now=clock(),
+        )
+
+    assert (await sender(ctx).drain()).sent == 1
+
+    [call] = fake.posts("/v1/subscriptions")
+    assert [v for k, v in call.form.items() if k.startswith("items[")] == ["price_10h"]

@@ -380,46 +380,32 @@ async def test_time_past_the_hours_of_a_trial_is_an_item_not_usage(
     assert (item.amount, item.subscription_id) == (16000, sub)
 
 
-async def test_a_yearly_plans_usage_is_read_from_stripe_until_its_year_ends(
+async def test_a_yearly_hour_bank_bills_a_months_overage_when_the_month_closes(
     ctx: BillingContext, clock: MovableClock
 ) -> None:
-    """Found by the year-long test: the reconciliation read Stripe's invoices up to the end
-    of the next month only, and missed the invoice a year on that bills a yearly plan's
-    usage."""
+    """Issue 10, item 12: a yearly plan's metered price shared its fee's interval, so
+    December's overage waited for the year's invoice on 2027-12-01. It is expected on the
+    invoice Dockyard makes when December closes, in increments as a meter would bill it."""
     customer = await new_customer(ctx)
-    await subscribe(ctx, customer.id, "support-10h")  # at START, yearly from 2026-12-01
+    sub = await subscribe(ctx, customer.id, "support-10h")  # at START, yearly from 2026-12-01
     clock.now = at(2026, 12, 10, 18)
     await Ledger(ctx).record(customer.id, 700, "migration", "ana", worked_at=at(2026, 12, 10, 9))
-    clock.now = at(2027, 12, 2)
+    clock.now = at(2027, 1, 1, 0, 30)  # December ended; its close is not due yet
 
-    lines = await expected_lines(ctx, "2026-12")
-
-    [usage] = [line for line in lines if line.kind is LineKind.USAGE]
-    assert usage.invoiced_by == at(2027, 12, 1)
-    assert read_until(Period(2026, 12), lines) == at(2027, 12, 2)
-
-
-async def test_a_yearly_hour_bank_bills_overage_when_its_year_ends(
-    ctx: BillingContext, clock: MovableClock
-) -> None:
-    customer = await new_customer(ctx)
-    sub = await subscribe(ctx, customer.id, "support-10h")  # at START
-    clock.now = at(2026, 12, 10, 18)
-    await Ledger(ctx).record(customer.id, 700, "migration", "ana", worked_at=at(2026, 12, 10, 9))
-    clock.now = at(2027, 1, 5)
-
-    # The metered price shares the fee's yearly interval: December's usage is invoiced
-    # with the year's, on 2027-12-01.
     assert summary(await expected_lines(ctx, "2026-12")) == [
         (f"fee:{sub}:2026-12", 840000, 1, "EUR", sub)
     ]
 
-    clock.now = at(2027, 12, 2)
+    clock.now = at(2027, 1, 5)
     # 700 → 705 in 15-minute steps, 600 included: 105 billable = 7 x 2125 = 14875.
-    assert summary(await expected_lines(ctx, "2026-12")) == [
+    lines = await expected_lines(ctx, "2026-12")
+    assert summary(lines) == [
         (f"fee:{sub}:2026-12", 840000, 1, "EUR", sub),
         (f"usage:{sub}:2026-12", 14875, 7, "EUR", sub),
     ]
+    # Read from Stripe through January, not a year on.
+    assert read_until(Period(2026, 12), lines) == at(2027, 2, 1)
+    assert summary(await expected_lines(ctx, "2027-01")) == []  # no fee, no minutes
 
 
 async def test_extra_work_and_services_are_items_and_a_package_is_owed_once(

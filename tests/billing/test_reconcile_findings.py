@@ -14,8 +14,9 @@ The world (plans/catalog/*.yaml; minor units, EUR):
   435 / 15 = 29 increments of 23.75.
 - C: Support Contract 10 h (8400.00/year; 10 h a month, then 85.00/h in 15-minute
   increments) since October: 480 and 190 → 195 minutes in November, 75 past the 600
-  included, sent to the meter. Stripe bills a yearly plan's metered usage at the end of
-  its yearly cycle, so those minutes are on no invoice yet.
+  included. A yearly plan has no metered price (it would bill a year's minutes at the
+  year's end): when November closes, an hour into December, the worker invoices them,
+  5 increments of 21.25, on an invoice of their own that Stripe charges.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from billing.closing import PeriodClosing
 from billing.context import BillingContext
 from billing.ledger import Ledger
 from billing.models import OutboxMessage, Subscription, SubscriptionState
@@ -52,14 +54,16 @@ from tests.fixtures.stripe import (
     subscription_line,
     usage_line,
 )
+from tests.fixtures.stripe_invoicing import finalize_invoice, pay
 
 SERVER_M, FLAT_RATE = 2400, 39_000
 EXTRA_WORK = 14_250  # 90 min at 95.00/h
 PAYG_INCREMENT = 2375  # 15 min at 95.00/h
 B_MINUTES, B_INCREMENTS = 435, 29
 B_USAGE = B_INCREMENTS * PAYG_INCREMENT  # 68875
-C_OVERAGE = 75
-NOVEMBER_TOTAL = SERVER_M + FLAT_RATE + EXTRA_WORK + B_USAGE  # 124525; C owes nothing yet
+C_INCREMENTS = 5  # 75 / 15
+C_USAGE = C_INCREMENTS * 2125  # 10625
+NOVEMBER_TOTAL = SERVER_M + FLAT_RATE + EXTRA_WORK + B_USAGE + C_USAGE  # 135150
 
 # Stripe's subscriptions: (monthly fee, fee price).
 FEES = {
@@ -67,6 +71,7 @@ FEES = {
     "sub_a_support": (FLAT_RATE, "price_flat"),
     "sub_b": (0, "price_payg"),
 }
+REFERENCE = "dockyard_reference"  # on the invoices Dockyard asks Stripe for
 FAST = Retry(attempts=2, base_delay=0, max_delay=0)
 
 
@@ -101,6 +106,7 @@ class World:
     b: str
     b_support: str
     c: str
+    c_support: str
     invoices: dict[str, Draft] = field(default_factory=dict)
 
     def replace_line(self, invoice: str, line: Json) -> None:
@@ -179,13 +185,11 @@ def stripe_account(fake: FakeStripe) -> None:
         ("price_10h", "support-10h:v1", 840_000, "year"),
     ):
         fake.add(price(id, f"dockyard:{key}", amount, recurring={"interval": interval}))
-    for id, key, amount, interval in (
-        ("price_payg_minutes", "support-payg:v1", PAYG_INCREMENT, "month"),
-        ("price_10h_minutes", "support-10h:v1", 2125, "year"),
-    ):
-        metered = {"interval": interval, "usage_type": "metered", "meter": "mtr_support"}
-        obj = price(id, f"dockyard:{key}:minutes", amount, recurring=metered)
-        fake.add({**obj, "transform_quantity": {"divide_by": 15, "round": "up"}})
+    metered = {"interval": "month", "usage_type": "metered", "meter": "mtr_support"}
+    obj = price(
+        "price_payg_minutes", "dockyard:support-payg:v1:minutes", PAYG_INCREMENT, recurring=metered
+    )
+    fake.add({**obj, "transform_quantity": {"divide_by": 15, "round": "up"}})
 
 
 async def base_world(ctx: BillingContext, clock: MovableClock, fake: FakeStripe) -> World:
@@ -203,15 +207,29 @@ async def base_world(ctx: BillingContext, clock: MovableClock, fake: FakeStripe)
             session, b, "support-payg", october, stripe_subscription_id="sub_b"
         )
         c = await make_customer(session, october, stripe_customer_id="cus_c")
-        await make_subscription(session, c, "support-10h", october, stripe_subscription_id="sub_c")
+        c_support = await make_subscription(
+            session, c, "support-10h", october, stripe_subscription_id="sub_c"
+        )
     stripe_account(fake)
-    world = World(ctx, clock, fake, a.id, a_server.id, a_support.id, "", b.id, b_support.id, c.id)
+    world = World(
+        ctx, clock, fake, a.id, a_server.id, a_support.id, "", b.id, b_support.id, c.id,
+        c_support.id,
+    )  # fmt: skip
 
     world.extra_work = await world.work(a.id, 90, at(11, 12, 10), extra_work=True)
     await world.work(b.id, 180, at(11, 5, 11))
     await world.work(c.id, 480, at(11, 10, 10))
     await world.work(b.id, 250, at(11, 17, 9))
     await world.work(c.id, 190, at(11, 24, 14))
+    # November closes an hour into December; C's overage goes out on its own invoice,
+    # which Stripe finalises and charges.
+    clock.now = at(12, 1, 1)
+    await PeriodClosing(ctx).close_due()
+    report = await sender(ctx).drain()
+    assert (report.sent, report.retrying, report.dead) == (2, 0, 0), report
+    [c_usage] = [o for o in fake.objects.values() if o.get("metadata", {}).get(REFERENCE)]
+    finalize_invoice(fake, c_usage["id"])
+    pay(fake, c_usage, epoch(at(12, 1, 2)))
     clock.now = at(12, 20)
 
     item = await outbox_row(ctx, f"invoice_item:{world.extra_work}")
@@ -279,7 +297,7 @@ async def test_the_base_month_reconciles_clean_to_the_cent(world: World) -> None
     result = await reconciled(world)
 
     assert result.findings == []
-    assert result.invoices_read == 6
+    assert result.invoices_read == 7
     totals = result.totals["EUR"]
     assert (totals.expected, totals.invoiced, totals.paid) == (NOVEMBER_TOTAL,) * 3
     a, b = result.by_customer[(world.a, "EUR")], result.by_customer[(world.b, "EUR")]
@@ -295,15 +313,16 @@ async def test_the_base_month_reconciles_clean_to_the_cent(world: World) -> None
         f"item:{world.extra_work}": (EXTRA_WORK, EXTRA_WORK, 1, 1),
         f"fee:{world.b_support}:2026-11": (0, 0, 1, 1),
         f"usage:{world.b_support}:2026-11": (B_USAGE, B_USAGE, B_INCREMENTS, B_INCREMENTS),
+        f"usage:{world.c_support}:2026-11": (C_USAGE, C_USAGE, C_INCREMENTS, C_INCREMENTS),
     }
-    assert len(result.lines) == 5
+    assert len(result.lines) == 6
     # Stripe was read as the reconciliation reads it: the invoice list, and the meter of
-    # each customer with metered support (C's minutes match the meter as well).
+    # each customer with metered support (C's yearly plan sends nothing to the meter).
     paths = [call.path for call in world.fake.calls if call.method == "GET"]
     assert "/v1/invoices" in paths
-    assert sorted(
+    assert [
         call.form["customer"] for call in world.fake.calls if call.path.endswith("/event_summaries")
-    ) == ["cus_b", "cus_c"]
+    ] == ["cus_b"]
 
 
 # -- one planted difference per kind -----------------------------------------------------
@@ -368,17 +387,19 @@ async def one_increment_too_many(w: World) -> Expect:
     return Expect(w.b, B_INCREMENTS, B_INCREMENTS + 1, (f"usage:{w.b_support}:2026-11", "in_b_dec"))
 
 
-async def minutes_logged_late_still_in_the_outbox(w: World) -> Expect:
-    # Logged on 20 December for work on 28 November; the worker has not sent its meter
-    # event yet (pending). It is C's: a yearly contract's overage is invoiced when the
-    # year ends, so these minutes are on no invoice yet and Stripe can still take them;
-    # the waiting event is the only consequence. (B's would also be missing from the
+async def minutes_still_in_the_outbox(w: World) -> Expect:
+    # D's 20 November hour is still in the outbox: the worker has not sent its meter event
+    # (pending). D's subscription is not in Stripe (no line is expected of it), so the
+    # waiting event is the only consequence. (B's would also be missing from the
     # 1 December invoice: a quantity mismatch besides.)
-    w.clock.now = at(12, 20, 9)
-    entry = await Ledger(w.ctx).record(w.c, 60, "Backup restore", "Eve", worked_at=at(11, 28))
+    w.fake.add(customer("cus_d", "dee@example.com", "Dee"))
+    async with w.ctx.sessions() as session, session.begin():
+        d = await make_customer(session, at(11, 2), stripe_customer_id="cus_d")
+        await make_subscription(session, d, "support-payg", at(11, 2))
+    entry = await Ledger(w.ctx).record(d.id, 60, "Backup restore", "Eve", worked_at=at(11, 20))
     waiting = await outbox_row(w.ctx, f"meter:{entry.id}")
     assert waiting.state == "pending"
-    return Expect(w.c, C_OVERAGE + 60, C_OVERAGE, (f"outbox:{waiting.id}",))
+    return Expect(d.id, 60, 0, (f"outbox:{waiting.id}",))
 
 
 async def an_event_resent_by_hand(w: World) -> Expect:
@@ -423,7 +444,7 @@ PLANTS: list[tuple[FindingKind, Plant]] = [
     (FindingKind.UNEXPECTED_LINE, a_charge_typed_into_the_dashboard),
     (FindingKind.AMOUNT_MISMATCH, a_price_edited_in_stripe),
     (FindingKind.QUANTITY_MISMATCH, one_increment_too_many),
-    (FindingKind.USAGE_NOT_SENT, minutes_logged_late_still_in_the_outbox),
+    (FindingKind.USAGE_NOT_SENT, minutes_still_in_the_outbox),
     (FindingKind.USAGE_SENT_TWICE, an_event_resent_by_hand),
     (FindingKind.CURRENCY_MISMATCH, billed_in_dollars),
     (FindingKind.UNPAID_PAST_DUE, still_open_weeks_later),

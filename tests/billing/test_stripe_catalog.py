@@ -59,7 +59,10 @@ def _expected_counts() -> tuple[int, int, int]:
     minutes = sum(
         1
         for plan in catalog
-        if isinstance(plan, SupportPlan) and plan.terms.model in ("per_hour", "hour_bank")
+        if isinstance(plan, SupportPlan)
+        and plan.terms.model in ("per_hour", "hour_bank")
+        # A yearly plan's minutes are invoiced monthly as items, not metered.
+        and plan.pricing.interval is Interval.MONTH
     )
     return products, fees, minutes
 
@@ -138,6 +141,9 @@ def test_created_objects_carry_exact_parameters(fake: FakeStripe) -> None:
     assert "recurring[interval]" not in prices["dockyard:training-onboarding:v1"].form
     assert not any(key.startswith("dockyard:developer-service:") for key in prices)
     assert "dockyard:support-flat:v1:minutes" not in prices
+    # A yearly hour bank: a metered price would bill a year's minutes at the year's end;
+    # its months' minutes are invoiced as items instead (billing.usage_invoicing).
+    assert "dockyard:support-10h:v1:minutes" not in prices
 
 
 def test_inexact_increment_prices_use_a_decimal() -> None:

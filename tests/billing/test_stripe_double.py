@@ -388,6 +388,39 @@ def test_an_invoice_made_by_hand_takes_the_customers_pending_items(world: World)
     assert world.stripe.invoices_of(ann)[-1]["id"] == made.id
 
 
+def test_an_item_of_a_quantity_at_a_decimal_unit_price_is_rounded_once(world: World) -> None:
+    """How a month's minutes of a yearly hour bank are invoiced (billing.usage_invoicing):
+    7 increments of 14.1666... EUR cents make 99.17 EUR cents, rounded once, as a metered
+    line would be; an amount and a unit price together are refused."""
+    ann = world.customer()
+    item = world.client.v1.invoice_items.create(
+        {
+            "customer": ann,
+            "quantity": 7,
+            "unit_amount_decimal": "14.166666666667",
+            "currency": "eur",
+            "metadata": {"dockyard_usage_period": "2026-11"},
+        }
+    )
+    assert (item.amount, item.quantity) == (99, 7)
+    made = world.client.v1.invoices.create(
+        {"customer": ann, "pending_invoice_items_behavior": "include"}
+    )
+    [line] = world.fake.objects[made.id]["lines"]["data"]
+    assert (line["amount"], line["quantity"], line["metadata"]) == (
+        99, 7, {"dockyard_usage_period": "2026-11"},
+    )  # fmt: skip
+
+    with pytest.raises(stripe.InvalidRequestError, match="only specify one of"):
+        world.client.v1.invoice_items.create(
+            {"customer": ann, "amount": 99, "unit_amount_decimal": "14.2", "currency": "eur"}
+        )
+    with pytest.raises(stripe.InvalidRequestError, match="12 decimal places"):
+        world.client.v1.invoice_items.create(
+            {"customer": ann, "unit_amount_decimal": "1.0000000000001", "currency": "eur"}
+        )
+
+
 def test_an_invoice_made_with_auto_advance_is_finalized_by_stripe_an_hour_later(
     world: World,
 ) -> None:
