@@ -293,10 +293,10 @@ class Subscriptions:
         subscription.plan_version = plan.version
         subscription.next_plan_id = None
         subscription.next_plan_version = None
-        commitment = plan.pricing.commitment
-        if commitment is not None:
-            # The new plan's commitment runs from the switch, never shortening one running.
-            ends = add_months(at, commitment.months)
+        # The new plan's commitment runs from the switch (from the trial's end, when made
+        # during a trial: a trial is free to leave), never shortening one running.
+        ends = commitment_end(plan, at, subscription.trial_ends_at)
+        if ends is not None:
             held = subscription.commitment_ends_at
             subscription.commitment_ends_at = ends if held is None else max(held, ends)
 

@@ -64,7 +64,15 @@ def _effect(current: Plan, target: Plan, row: SubscriptionRow, now: datetime) ->
         )
     commitment = target.pricing.commitment
     if commitment is not None and new >= old:
-        effect += f" It starts a {commitment.months}-month commitment from today."
+        trial_ends = row.subscription.trial_ends_at
+        if trial_ends is not None and trial_ends > now:
+            # A trial is free to leave: the commitment starts when it ends (billing).
+            effect += (
+                f" It starts a {commitment.months}-month commitment when your trial ends"
+                f" on {trial_ends:%Y-%m-%d}."
+            )
+        else:
+            effect += f" It starts a {commitment.months}-month commitment from today."
     return effect
 
 

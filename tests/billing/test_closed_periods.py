@@ -364,3 +364,14 @@ async def test_services_never_ask_stripe_for_a_subscription_it_cannot_make(
     ]
     [item] = await messages(engine, "invoice_item")
     assert (item.payload["amount_minor"], item.payload["period"]) == (48000, "2026-11")
+
+
+async def test_an_upgrade_during_a_trial_commits_from_the_trials_end(engine: AsyncEngine) -> None:
+    """Item 9: a plan change inside a trial started the new plan's commitment at the
+    change, binding the customer for weeks the trial gives free to leave."""
+    ledger, clock, _, sub = await setup(engine, "app-starter", at(11, 2), trial_ends_at=at(12, 2))
+    clock.now = at(11, 10)
+
+    changed = await Subscriptions(ledger.ctx).change_plan(sub, "app-business")
+
+    assert (changed.plan_id, changed.commitment_ends_at) == ("app-business", at(6, 2, year=2027))
