@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import stripe
@@ -397,7 +398,7 @@ def test_an_item_of_a_quantity_at_a_decimal_unit_price_is_rounded_once(world: Wo
         {
             "customer": ann,
             "quantity": 7,
-            "unit_amount_decimal": "14.166666666667",
+            "unit_amount_decimal": Decimal("14.166666666667"),
             "currency": "eur",
             "metadata": {"dockyard_usage_period": "2026-11"},
         }
@@ -413,11 +414,16 @@ def test_an_item_of_a_quantity_at_a_decimal_unit_price_is_rounded_once(world: Wo
 
     with pytest.raises(stripe.InvalidRequestError, match="only specify one of"):
         world.client.v1.invoice_items.create(
-            {"customer": ann, "amount": 99, "unit_amount_decimal": "14.2", "currency": "eur"}
+            {
+                "customer": ann,
+                "amount": 99,
+                "unit_amount_decimal": Decimal("14.2"),
+                "currency": "eur",
+            }
         )
     with pytest.raises(stripe.InvalidRequestError, match="12 decimal places"):
         world.client.v1.invoice_items.create(
-            {"customer": ann, "unit_amount_decimal": "1.0000000000001", "currency": "eur"}
+            {"customer": ann, "unit_amount_decimal": Decimal("1.0000000000001"), "currency": "eur"}
         )
 
 
