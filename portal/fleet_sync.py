@@ -7,6 +7,7 @@ delays the change.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +22,13 @@ from provisioner.service import Provisioner
 
 log = logging.getLogger(__name__)
 DEFAULT_GRACE = timedelta(days=7)
+
+
+def instance_id_for(subscription_id: str) -> str:
+    """The id of a subscription's instance, the same from every worker: two workers
+    syncing at once (the web process and the worker beside it) make one instance, not
+    two. A DNS label like every instance id (provisioner.specs.new_instance_id)."""
+    return "i" + hashlib.sha256(subscription_id.encode()).hexdigest()[:10]
 
 
 class PlanChangeHeld(ProvisioningError):
@@ -72,7 +80,11 @@ async def sync_instances(
             if subscription.instance_ref is None:
                 if desired is DesiredState.RUNNING:
                     instance = await provisioner.provision(
-                        subscription.customer_id, plan.id, plan.version, actor="subscription"
+                        subscription.customer_id,
+                        plan.id,
+                        plan.version,
+                        actor="subscription",
+                        instance_id=instance_id_for(subscription.id),
                     )
                     await Subscriptions(billing).link_instance(subscription.id, instance.id)
                     report.provisioned.append(instance.id)

@@ -33,8 +33,9 @@ class Runtime:
     def __init__(self, settings: Settings, clock: Clock = utc_now, role: str = "cli") -> None:
         self.settings = settings
         self.clock = clock
-        # Leases and outbox claims name their holder: host and process make it unique.
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{role}"
+        # Leases and outbox claims name their holder: host, process and role make it
+        # unique per process; a worker in the same process adds its own part (holder()).
+        self.worker_id = f"{socket.gethostname()[:30]}:{os.getpid()}:{role}"
         self.catalogs = CatalogHolder(settings.catalog, clock)
 
     @property
@@ -57,24 +58,36 @@ class Runtime:
         finally:
             await engine.dispose()
 
-    def provisioner_context(self, sessions: async_sessionmaker[AsyncSession]) -> ProvisionerContext:
+    def holder(self, part: str | None) -> str:
+        """The id leases and outbox claims are held under. A lease is re-entrant for its
+        holder, so everything that may run at once in one process (the web's requests,
+        the worker beside them in ``serve --with-worker``) must hold under its own id:
+        else the worker's pass re-enters a rollout's lease and cleans up the revision the
+        rollout is starting."""
+        return self.worker_id if part is None else f"{self.worker_id}:{part}"[:64]
+
+    def provisioner_context(
+        self, sessions: async_sessionmaker[AsyncSession], part: str | None = None
+    ) -> ProvisionerContext:
         return ProvisionerContext(
             sessions=sessions,
             backend=create_backend(self.settings.provisioner),
             catalog=lambda: self.loaded_catalog,
             settings=self.settings.provisioner,
             clock=self.clock,
-            worker_id=self.worker_id,
+            worker_id=self.holder(part),
         )
 
-    def billing_context(self, sessions: async_sessionmaker[AsyncSession]) -> BillingContext:
+    def billing_context(
+        self, sessions: async_sessionmaker[AsyncSession], part: str | None = None
+    ) -> BillingContext:
         return BillingContext(
             sessions=sessions,
             catalog=lambda: self.loaded_catalog,
             clock=self.clock,
             stripe=self.settings.stripe,
             dunning=self.settings.dunning,
-            worker_id=self.worker_id,
+            worker_id=self.holder(part),
         )
 
     @asynccontextmanager

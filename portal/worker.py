@@ -11,6 +11,7 @@ reported; the others still run, and the worker never dies of one bad tick.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from provisioner.service import Provisioner
 
 log = logging.getLogger(__name__)
 
+_WORKERS = itertools.count(1)
+
 
 @dataclass
 class TickReport:
@@ -45,6 +48,8 @@ class TickReport:
 class Worker:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        # Its own lease holder, apart from the web process it may run in (Runtime.holder).
+        self.holder = f"worker{next(_WORKERS)}"
         self._provisioner: tuple[async_sessionmaker[AsyncSession], Provisioner] | None = None
 
     async def tick(self) -> TickReport:
@@ -56,13 +61,13 @@ class Worker:
         # Built once and kept: a Docker client (and its start-up ping) per tick is waste.
         # Not built while the engine is down: the next tick tries again.
         if self._provisioner is None or self._provisioner[0] is not sessions:
-            provisioner = Provisioner(self.runtime.provisioner_context(sessions))
+            provisioner = Provisioner(self.runtime.provisioner_context(sessions, self.holder))
             self._provisioner = (sessions, provisioner)
         return self._provisioner[1]
 
     async def tick_on(self, sessions: async_sessionmaker[AsyncSession]) -> TickReport:
         report = TickReport()
-        billing = self.runtime.billing_context(sessions)
+        billing = self.runtime.billing_context(sessions, self.holder)
         now = billing.clock()
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         if billing.stripe.enabled:

@@ -22,6 +22,8 @@ from provisioner.repository import InstanceRepository
 from provisioner.specs import apply_resources, hosting_plan, image_of, workload_spec
 
 POLL_SECONDS = 0.25
+# How long an update waits for another holder's lease on its instance before giving up.
+LEASE_WAIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,7 @@ class Rollout:
     ) -> UpdateOutcome:
         """Move a running instance to another image version and/or plan, health-gated."""
         ctx = self.ctx
+        await self._until_free(instance_id)
         now = ctx.clock()
         async with ctx.sessions() as session, session.begin():
             repo = InstanceRepository(session)
@@ -106,9 +109,9 @@ class Rollout:
             else:
                 instance.update_status = UpdateStatus.FAILED.value
                 detail = (
-                    f"{spec.image} {failure}; {instance.image}:{old_version} keeps serving. "
-                    f"Roll back or retry with: dockyard instances update {instance_id} "
-                    f"--version {old_version}"
+                    f"{spec.image} {failure}; {instance.image}:{old_version} keeps serving, "
+                    "nothing to roll back. Once the cause is fixed, retry with: "
+                    f"dockyard instances update {instance_id} --version {target_version}"
                 )
                 instance.update_detail = detail
                 repo.record(instance, "update_failed", detail, now, actor)
@@ -122,6 +125,23 @@ class Rollout:
                 await ctx.engine(ctx.backend.remove, loser)
         status = UpdateStatus.SUCCEEDED if failure is None else UpdateStatus.FAILED
         return UpdateOutcome(instance_id, status, detail)
+
+    async def _until_free(self, instance_id: str) -> None:
+        """Take the instance's lease, waiting (up to ``LEASE_WAIT_SECONDS``) while another
+        holder's runs: a worker's pass over one instance takes moments, and a rollout that
+        gave up on meeting one would fail for nothing. The update's own transaction then
+        re-enters the lease (it is re-entrant for its holder)."""
+        ctx = self.ctx
+        ttl = timedelta(seconds=ctx.settings.health_timeout_seconds + 60)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LEASE_WAIT_SECONDS
+        while loop.time() < deadline:
+            async with ctx.sessions() as session, session.begin():
+                repo = InstanceRepository(session)
+                await repo.get(instance_id)  # UnknownInstance at once, not after the wait
+                if await repo.claim(instance_id, ctx.worker_id, ctx.clock(), ttl):
+                    return
+            await asyncio.sleep(POLL_SECONDS)
 
     async def _start_and_wait(self, spec: WorkloadSpec) -> tuple[Workload | None, str | None]:
         ctx = self.ctx

@@ -7,12 +7,15 @@ Replacements (updates, plan changes that cannot be applied live) go through Roll
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
+
+from sqlalchemy.exc import IntegrityError
 
 from plans import ApplicationHostingPlan, ServerHostingPlan
 from provisioner.backends.base import Usage
 from provisioner.context import ProvisionerContext
-from provisioner.errors import InvalidTransition
+from provisioner.errors import InvalidTransition, UnknownInstance
 from provisioner.models import (
     DesiredState,
     Instance,
@@ -59,11 +62,18 @@ class Provisioner:
         plan_id: str,
         plan_version: int | None = None,
         actor: str = "system",
+        instance_id: str | None = None,
     ) -> Instance:
         """Record a new instance of a hosting plan and start it.
 
         Without a version: the newest one available now, not one announced for later.
+        With ``instance_id`` (one the caller derives from what the instance is for), a
+        second call for the same id, even at the same moment from another worker, returns
+        the first instance rather than making another.
         """
+        if instance_id is not None:
+            with contextlib.suppress(UnknownInstance):
+                return await self.get(instance_id)
         now = self.ctx.clock()
         catalog = self.ctx.catalog()
         chosen = (
@@ -74,7 +84,7 @@ class Provisioner:
         plan = hosting_plan(chosen)
         image, version = image_of(plan)
         instance = Instance(
-            id=new_instance_id(),
+            id=instance_id or new_instance_id(),
             customer_ref=customer_ref,
             plan_id=plan.id,
             plan_version=plan.version,
@@ -89,11 +99,16 @@ class Provisioner:
             updated_at=now,
         )
         apply_resources(instance, plan.resources)
-        async with self.ctx.sessions() as session, session.begin():
-            repo = InstanceRepository(session)
-            repo.add(instance)
-            await session.flush()
-            repo.record(instance, "created", f"{plan.name} ({image}:{version})", now, actor)
+        try:
+            async with self.ctx.sessions() as session, session.begin():
+                repo = InstanceRepository(session)
+                repo.add(instance)
+                await session.flush()
+                repo.record(instance, "created", f"{plan.name} ({image}:{version})", now, actor)
+        except IntegrityError:
+            if instance_id is None:
+                raise
+            return await self.get(instance_id)  # another worker made it a moment ago
         await self.reconciler.converge(instance.id)
         return await self.get(instance.id)
 

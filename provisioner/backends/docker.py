@@ -31,7 +31,7 @@ from provisioner.backends.base import (
     managed_filter,
 )
 from provisioner.backends.docker_state import from_inspect, from_summary
-from provisioner.backends.engine_errors import HTTP_CONFLICT, EngineErrors, gone
+from provisioner.backends.engine_errors import HTTP_CONFLICT, EngineErrors, explanation, gone
 from provisioner.backends.engine_terms import (
     LOG_CONFIG,
     Json,
@@ -141,6 +141,14 @@ class DockerBackend:
                 self._api.remove_container(workload_id, force=True, v=False)
             except docker.errors.NotFound:
                 return
+            except docker.errors.APIError as error:
+                # Someone else is removing it (a rollout drops the revision it replaced
+                # while the worker cleans up the same leftover): it is going; fine.
+                if error.status_code == HTTP_CONFLICT and "already in progress" in explanation(
+                    error
+                ):
+                    return
+                raise
 
     def update_limits(self, workload_id: str, spec: WorkloadSpec) -> bool:
         """CPU, memory and process limits, changed in the running container.

@@ -7,6 +7,7 @@ reach another's. Both are found by name and carry Dockyard's labels.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import docker.errors
@@ -18,18 +19,23 @@ from provisioner.errors import BackendError
 # What the engine answers when a network still has members: local containers
 # ("active endpoints") or, on Swarm, services and tasks ("in use").
 _IN_USE = ("active endpoints", "in use")
+_NAME_TAKEN = "name conflicts with an existing object"
 
 
 def ensure_network(api: Any, customer_ref: str, *, driver: str, **options: Any) -> str:
-    """The customer's network, created if missing; returns its name.
+    """The customer's network, created if missing; returns its id.
 
-    Raises BackendError if a network of that name exists with another driver (the
-    other backend's, on an engine where both were used).
+    Docker no longer refuses a second network of the same name (``CheckDuplicate`` is
+    ignored from API 1.44 on), so two workers creating it at once (the web process and
+    the worker beside it) make two, and a name that names two attaches to neither. Every
+    caller therefore settles on the oldest of them, by id, and removes the others.
+
+    Raises BackendError if the network exists with another driver (the other backend's,
+    on an engine where both were used).
     """
     name = network_name(customer_ref)
-    try:
-        found: Json = api.inspect_network(name)
-    except docker.errors.NotFound:
+    found = _named(api, name)
+    if not found:
         try:
             api.create_network(
                 name,
@@ -39,17 +45,36 @@ def ensure_network(api: Any, customer_ref: str, *, driver: str, **options: Any) 
                 **options,
             )
         except docker.errors.APIError as error:
-            # Another worker created it first: that is the same network.
-            if error.status_code != HTTP_CONFLICT:
+            # Another worker created it first (engines that still refuse, and Swarm, which
+            # answers 500 "name conflicts with an existing object"): the same network.
+            if error.status_code != HTTP_CONFLICT and _NAME_TAKEN not in explanation(error):
                 raise
-        return name
-    if found.get("Driver") != driver:
+        found = _named(api, name)
+    if not found:
+        raise BackendError(f"customer {customer_ref}: network {name} vanished as it was made")
+    kept, *extra = found
+    for duplicate in extra:
+        # In use by a racer that has not settled yet: it will, on the same oldest one.
+        with contextlib.suppress(docker.errors.APIError):
+            api.remove_network(duplicate["Id"])
+    # The listing can show a network Swarm is still making without its driver: ask it.
+    kept = api.inspect_network(kept["Id"])
+    if kept.get("Driver") != driver:
         raise BackendError(
             f"customer {customer_ref}: network {name} exists with driver "
-            f"{found.get('Driver')!r}, not {driver!r}; remove it (docker network rm {name}) "
+            f"{kept.get('Driver')!r}, not {driver!r}; remove it (docker network rm {name}) "
             "once nothing uses it"
         )
-    return name
+    network_id: str = kept["Id"]
+    return network_id
+
+
+def _named(api: Any, name: str) -> list[Json]:
+    """The networks called exactly ``name`` (the engine's filter matches parts), oldest
+    first."""
+    listed: list[Json] = api.networks(names=[name])
+    exact = [network for network in listed if network.get("Name") == name]
+    return sorted(exact, key=lambda network: (str(network.get("Created", "")), network["Id"]))
 
 
 def remove_network(api: Any, customer_ref: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from billing.months import add_months
 from portal.accounts.models import Role
 from portal.fleet_sync import SyncReport
 from portal.worker import TickReport
@@ -233,13 +234,20 @@ def test_an_upgrade_applies_now_and_the_instance_follows_the_plan(portal: Portal
     assert "Application Starter" in current.group(0)
     assert "your plan" in current.group(0)
     assert "An upgrade: it applies at once" in form.text
-    assert "It starts a 6-month commitment from today." in form.text
+    # Ordered in its trial (a month): a trial is free to leave, the commitment waits.
+    trial_ends = subscription(portal, held.id).trial_ends_at
+    assert trial_ends is not None
+    assert (
+        f"It starts a 6-month commitment when your trial ends on {trial_ends:%Y-%m-%d}."
+        in form.text
+    )
     assert "Server S" not in form.text  # only plans of the same kind
 
     changed = portal.post(f"/subscriptions/{held.id}/plan", {"plan": "app-business"})
 
     assert changed.status_code == 303
     assert subscription(portal, held.id).plan_id == "app-business"
+    assert subscription(portal, held.id).commitment_ends_at == add_months(trial_ends, 6)
     assert "You are now on Application Business." in flashes(portal.get("/dashboard").text)
     portal.tick()  # the worker moves the instance onto the new plan
     instance = instance_of(portal, held.id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -385,3 +386,20 @@ def test_update_limits_applies_new_limits(
         assert host["MemorySwap"] == 96 * MIB
         assert container_of(docker_client, "docker", created.id) == created.id
         assert page(serving(backend, created.id)).status_code == 200
+
+
+def test_two_workers_creating_a_customers_network_at_once_settle_on_one(
+    backend: Backend, docker_client: docker.DockerClient, objects: EngineObjects
+) -> None:
+    """Issue 11: Docker ignores CheckDuplicate from API 1.44, so the web process and its
+    worker creating a customer's first instances at once made two networks of one name,
+    and neither instance could attach ("network ... not found")."""
+    specs = [objects.spec(name, customer="racing") for name in ("first", "second", "third")]
+    with ThreadPoolExecutor(len(specs)) as pool:
+        created = list(pool.map(backend.create, specs))
+
+    name = network_of(specs[0])
+    named = [n for n in docker_client.api.networks(names=[name]) if n["Name"] == name]
+    assert len(named) == 1, named
+    for workload in created:
+        serving(backend, workload.id)

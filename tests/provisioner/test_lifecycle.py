@@ -103,6 +103,10 @@ async def test_a_broken_update_keeps_the_old_version_serving(fleet: Fleet) -> No
     assert outcome.status is UpdateStatus.FAILED
     assert "health check" in outcome.detail
     assert "dockyard-demo:1 keeps serving" in outcome.detail
+    # Issue 11: the advice was to "retry" with the old version, which changes nothing.
+    assert outcome.detail.endswith(
+        f"retry with: dockyard instances update {instance.id} --version broken"
+    )
     after = await fleet.provisioner.get(instance.id)
     assert after.image_version == "1"
     assert after.update_status == UpdateStatus.FAILED
