@@ -51,15 +51,25 @@ async def receive(ctx: BillingContext, raw_body: bytes, signature: str | None) -
     if not signature:
         raise WebhookRejected("missing Stripe-Signature header")
     try:
-        event = stripe.Webhook.construct_event(
-            raw_body, signature, secret, tolerance=ctx.stripe.webhook_tolerance_seconds
+        # The signature first (over the raw bytes), then the body: nothing unsigned is read.
+        stripe.WebhookSignature.verify_header(
+            raw_body.decode("utf-8"), signature, secret, ctx.stripe.webhook_tolerance_seconds
         )
+        payload = json.loads(raw_body)
     except stripe.SignatureVerificationError as error:
         raise WebhookRejected(f"bad signature: {error.user_message}") from None
-    except ValueError as error:
-        raise WebhookRejected(f"not a Stripe event: {error}") from None
+    except (UnicodeDecodeError, ValueError) as error:
+        raise WebhookRejected(f"not a Stripe event: the body is not JSON ({error})") from None
+    # Signed but not an event (a JSON array, an object without id or type): a 400, so
+    # Stripe stops retrying what no retry can fix.
+    if not isinstance(payload, dict):
+        raise WebhookRejected(f"not a Stripe event: the body is a JSON {type(payload).__name__}")
+    missing = [key for key in ("id", "type") if not isinstance(payload.get(key), str)]
+    if missing:
+        raise WebhookRejected(f"not a Stripe event: no {' or '.join(missing)} in the body")
+    event = stripe.Event.construct_from(payload, stripe.api_key)
     # Stored as Stripe sent it (to_dict() would turn decimal strings into Decimals).
-    return await _store(ctx, event, json.loads(raw_body))
+    return await _store(ctx, event, payload)
 
 
 async def _store(ctx: BillingContext, event: stripe.Event, payload: dict[str, Any]) -> Received:

@@ -34,7 +34,13 @@ from portal.web.pages.finance import finance_router
 from portal.web.pages.operator import operator_router
 from portal.web.pages.public import public_router
 from portal.web.rollout_state import keep_rollouts
-from portal.web.security import csrf_config, security_headers, session_auth, sign_in_rate_limit
+from portal.web.security import (
+    csrf_config,
+    every_response_gets,
+    security_headers,
+    session_auth,
+    sign_in_rate_limit,
+)
 from portal.web.services import Services
 from portal.web.templating import template_config
 from portal.web.webhook import webhook_router
@@ -91,7 +97,10 @@ def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litest
         csrf_config=csrf_config(settings.web),
         middleware=[sign_in_rate_limit(settings.web).middleware],
         template_config=template_config(),
-        response_headers=security_headers(settings.web, settings.stripe.checkout_origin),
+        # On every response, error pages too: once, here.
+        before_send=[
+            every_response_gets(security_headers(settings.web, settings.stripe.checkout_origin))
+        ],
         exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(
             title="Dockyard operator API",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 from litestar.security.session_auth import SessionAuth
+from litestar.types import Message, Scope
 
 from portal.accounts.passwords import password_version
 from portal.settings import WebSettings
@@ -141,3 +143,21 @@ def security_headers(
     if not settings.development:
         headers.append(ResponseHeader(name="Strict-Transport-Security", value="max-age=31536000"))
     return headers
+
+
+def every_response_gets(
+    headers: list[ResponseHeader],
+) -> Callable[[Message, Scope], Awaitable[None]]:
+    """A ``before_send`` hook adding ``headers`` to every HTTP response, error pages and
+    404s for unknown paths included (route-level headers never reach those); a header a
+    handler set itself is kept."""
+    raw = [(h.name.lower().encode("latin-1"), (h.value or "").encode("latin-1")) for h in headers]
+
+    async def add(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        present = [(bytes(name), bytes(value)) for name, value in message.get("headers", [])]
+        names = {name.lower() for name, _ in present}
+        message["headers"] = present + [pair for pair in raw if pair[0] not in names]
+
+    return add

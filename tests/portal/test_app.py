@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from billing.models import WebhookEvent
 from portal.app import create_app
 from portal.runtime import Runtime
 from portal.settings import DatabaseSettings, Settings
+from portal.web.security import SESSION_COOKIE
 from tests.fixtures.stripe import WEBHOOK_SECRET, event, sign, stripe_settings
 
 
@@ -75,3 +77,46 @@ def test_healthz(tmp_path: Path) -> None:
     runtime, _ = runtime_for(tmp_path)
     with TestClient(create_app(runtime)) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_a_signed_body_that_is_not_an_event_gets_400_and_nothing_is_stored(
+    tmp_path: Path,
+) -> None:
+    """Issue 11: a signed JSON array or an event without ``id`` answered 500, so Stripe
+    would retry it for days; a 400 tells it to stop."""
+    runtime, database = runtime_for(tmp_path)
+    bodies = [b"[1, 2]", json.dumps({"type": "invoice.paid", "data": {}}).encode(), b'"x"']
+
+    with TestClient(create_app(runtime)) as client:
+        answers = [
+            client.post("/stripe/webhook", content=raw, headers={"Stripe-Signature": sign(raw)})
+            for raw in bodies
+        ]
+
+    assert [answer.status_code for answer in answers] == [400, 400, 400]
+    assert all("event" in answer.text for answer in answers)
+    assert stored_events(database) == []
+
+
+def test_a_tampered_session_cookie_is_no_session_not_a_500(tmp_path: Path) -> None:
+    runtime, _ = runtime_for(tmp_path)
+    with TestClient(create_app(runtime)) as client:
+        forged = base64.b64encode(bytes(range(256)) * 2).decode()  # decodes, decrypts to junk
+        for value in ("garbage", "eyJ0ZXN0IjogMX0=.nothing", "a" * 100 + "." + "b" * 50, forged,
+                      "null", "%ff%fe"):  # fmt: skip
+            client.cookies.set(SESSION_COOKIE, value)
+            page = client.get("/dashboard", follow_redirects=False)
+            assert page.status_code in (302, 303, 401), (value, page.status_code)
+            assert client.get("/").status_code == 200
+
+
+def test_error_pages_carry_the_security_headers(tmp_path: Path) -> None:
+    runtime, _ = runtime_for(tmp_path)
+    with TestClient(create_app(runtime)) as client:
+        missing = client.get("/no/such/page")
+        wrong_method = client.delete("/")
+    for answer in (missing, wrong_method):
+        assert answer.status_code in (404, 405)
+        assert "default-src 'self'" in answer.headers.get("content-security-policy", "")
+        assert answer.headers.get("x-content-type-options") == "nosniff"
+        assert answer.headers.get("x-frame-options") == "DENY"
