@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,7 +85,7 @@ class Ledger:
         """
         now = self.ctx.clock()
         kind = _category(category)
-        at = worked_at if worked_at is not None else now
+        at = _in_utc(worked_at) if worked_at is not None else now
         _validate(minutes, note, staff, at, now)
         async with self.ctx.sessions() as session, session.begin():
             repo = LedgerRepository(session)
@@ -428,7 +428,18 @@ def _validate(minutes: int, note: str, staff: str, at: datetime, now: datetime) 
         raise InvalidEntry("an entry needs a note saying what was done")
     if not staff.strip():
         raise InvalidEntry("an entry needs the name of the staff member who did the work")
-    if at.tzinfo is None:
-        raise InvalidEntry(f"worked_at {at.isoformat()} has no timezone; give it in UTC")
     if at > now:
         raise InvalidEntry(f"worked_at {at.isoformat()} is in the future; log work once done")
+
+
+def _in_utc(at: datetime) -> datetime:
+    """``at`` in UTC; a moment without a timezone, or one whose offset takes it off the
+    calendar (year 1 at +05:00, year 9999 at -05:00), is refused as an entry error."""
+    if at.tzinfo is None:
+        raise InvalidEntry(f"worked_at {at.isoformat()} has no timezone; give it in UTC")
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        raise InvalidEntry(
+            f"worked_at {at.isoformat()} is outside the calendar once in UTC"
+        ) from None

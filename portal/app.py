@@ -37,6 +37,7 @@ from portal.web.rollout_state import keep_rollouts
 from portal.web.security import (
     csrf_config,
     every_response_gets,
+    refuse_nul,
     security_headers,
     session_auth,
     sign_in_rate_limit,
@@ -98,6 +99,7 @@ def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litest
         middleware=[sign_in_rate_limit(settings.web).middleware],
         template_config=template_config(),
         # On every response, error pages too: once, here.
+        before_request=refuse_nul,
         before_send=[
             every_response_gets(security_headers(settings.web, settings.stripe.checkout_origin))
         ],

@@ -11,6 +11,11 @@ from billing.models import OutboxMessage, OutboxState
 from billing.repository.outbox import OutboxRepository
 
 
+# Row ids are the database's integers: 32 bits on PostgreSQL, which refuses a larger one
+# with an error rather than finding nothing.
+MAX_MESSAGE_ID = 2**31 - 1
+
+
 class UnknownOutboxMessage(BillingError, LookupError):
     def __init__(self, message_id: int) -> None:
         super().__init__(f"no outbox message {message_id}")
@@ -40,6 +45,8 @@ async def retry_dead(ctx: BillingContext, message_id: int) -> OutboxMessage:
 
     Raises UnknownOutboxMessage, or NotDead for a row that is not dead.
     """
+    if not 1 <= message_id <= MAX_MESSAGE_ID:  # no such row, and the database must not see it
+        raise UnknownOutboxMessage(message_id)
     async with ctx.sessions() as session, session.begin():
         repository = OutboxRepository(session)
         if await repository.get(message_id) is None:

@@ -25,6 +25,14 @@ from provisioner.models import Instance
 class In(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A request body: unknown fields are refused, so a typo is not silently ignored."""
 
+    def __post_init__(self) -> None:
+        # PostgreSQL text cannot hold a NUL character: refused here (a 400 naming the
+        # field), not by the database (a 500).
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, str) and "\x00" in value:
+                raise ValueError(f"{name} contains a NUL character")
+
 
 class Out(msgspec.Struct, kw_only=True):
     """A response body."""

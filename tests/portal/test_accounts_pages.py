@@ -235,3 +235,25 @@ def test_a_checkout_origin_that_is_not_one_is_refused_with_its_name(value: str) 
 
     with pytest.raises(ValueError, match=r"DOCKYARD_STRIPE_CHECKOUT_ORIGIN=.*expected an origin"):
         StripeSettings.from_env({"DOCKYARD_STRIPE_CHECKOUT_ORIGIN": value})
+
+
+def test_a_form_that_is_not_utf8_or_holds_a_nul_is_refused_not_stored(portal: Portal) -> None:
+    """Issue 11: malformed UTF-8 was stored as replacement characters in an address, and a
+    NUL byte reached PostgreSQL (a 500)."""
+    token = portal.csrf()
+    garbled = f"_csrf_token={token}&email=ann%FF%FE@example.com&name=Ann&password={PASSWORD}"
+    answer = portal.client.post(
+        "/signup",
+        content=garbled.encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 400
+    assert "not sent as UTF-8" in answer.text
+    nul = portal.post(
+        "/signup", {"email": "ann@example.com", "name": "A\x00n", "password": PASSWORD}
+    )
+    assert nul.status_code == 400
+    assert "NUL" in nul.text
+    for email in ("ann\ufffd\ufffd@example.com", "ann@example.com"):
+        assert portal.run(portal.services.accounts.by_email, email) is None

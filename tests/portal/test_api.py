@@ -138,6 +138,9 @@ def test_customers_support_time_and_clear_errors(portal: Portal) -> None:
         ({"minutes": 30, "note": "x", "category": "gardening"}, "category"),
         ({"minutes": 30, "note": "x", "worked_at": "yesterday"}, "worked_at"),
         ({"minutes": 30, "note": "x", "colour": "red"}, "colour"),
+        # Issue 11: off the calendar once in UTC: these answered 500.
+        ({"minutes": 30, "note": "x", "worked_at": "0001-01-01T00:00:00+05:00"}, "worked_at"),
+        ({"minutes": 30, "note": "x", "worked_at": "9999-12-31T23:59:59-05:00"}, "worked_at"),
     ]:
         bad = api.post(f"/customers/{ann}/support-entries", body)
         assert bad.status_code == 400, body
@@ -153,6 +156,12 @@ def test_customers_support_time_and_clear_errors(portal: Portal) -> None:
     assert "has no support plan subscription" in no_plan.json()["detail"]
     unknown = api.post("/customers/cnosuch/support-entries", {"minutes": 30, "note": "x"})
     assert unknown.status_code == 404
+    # Issue 11: a NUL reached PostgreSQL (a 500) from a note, a path id or a search.
+    nul = api.post(f"/customers/{ann}/support-entries", {"minutes": 30, "note": "a\x00b"})
+    assert nul.status_code == 400
+    assert "note contains a NUL character" in nul.json()["detail"]
+    assert api.get("/customers/c%00x").status_code == 400
+    assert api.get("/customers?q=a%00b").status_code == 400
 
 
 def test_suspend_and_resume_through_the_api(portal: Portal) -> None:
@@ -214,6 +223,9 @@ def test_the_outbox_lists_by_state_and_revives_a_dead_message(portal: Portal) ->
     assert again.status_code == 409
     assert again.json()["detail"] == f"outbox message {dead} is not dead; nothing to retry"
     assert api.post("/outbox/99999/retry").status_code == 404
+    # Beyond the database's integers (PostgreSQL refused 2**31 with a 500).
+    for too_big in (2**31, 2**63, 2**64 + 1):
+        assert api.post(f"/outbox/{too_big}/retry").status_code == 404, too_big
 
 
 def test_a_rollout_that_fails_reports_the_instance_and_its_error(portal: Portal) -> None:

@@ -277,7 +277,7 @@ def test_bad_support_input_is_shown_beside_the_form(portal: Portal) -> None:
         {"minutes": "ten", "note": " ", "category": "gardening", "worked_at": "yesterday"},
     )
     assert bad.status_code == 400
-    assert "a whole number of at least 1" in bad.text
+    assert "a whole number from 1 to 1440" in bad.text
     assert "say what was done" in bad.text
     assert "choose one of the listed categories" in bad.text
     assert "a date such as 2026-11-20" in bad.text
@@ -289,6 +289,24 @@ def test_bad_support_input_is_shown_beside_the_form(portal: Portal) -> None:
     )
     assert future.status_code == 400
     assert "is in the future" in future.text
+
+    # Issue 11: each of these answered 500.
+    for minutes, worked_at in (
+        ("--5", ""),
+        ("²", ""),
+        ("99999999999999999999", ""),
+        ("30", "0001-01-01T00:00:00+05:00"),
+        ("30", "9999-12-31T23:59:59-05:00"),
+    ):
+        odd = portal.post(
+            f"/ops/customers/{ann}/support",
+            {"minutes": minutes, "note": "n", "worked_at": worked_at},
+        )
+        assert odd.status_code == 400, (minutes, worked_at, odd.status_code)
+        assert "a whole number from 1 to 1440" in odd.text or "a date such as" in odd.text
+    for too_big in (2**31, 2**64 + 1):
+        answer = portal.post(f"/ops/outbox/{too_big}/retry", {})
+        assert answer.status_code == 404, answer.status_code
 
     no_plan = portal.post(f"/ops/customers/{bob}/support", {"minutes": "30", "note": "Help"})
     assert no_plan.status_code == 409

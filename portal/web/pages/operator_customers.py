@@ -84,10 +84,10 @@ def worked_at_of(form: Form) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(raw)
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 at +05:00 is before year 1
         form.errors["worked_at"] = "a date such as 2026-11-20, or a date and time in UTC"
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @post("/ops/customers/{customer_id:str}/support")
@@ -95,7 +95,9 @@ async def log_support(
     request: Request[Any, Any, Any], services: ServicesDep, customer_id: FromPath[str]
 ) -> Template | Redirect:
     form = await read_form(request)
-    minutes = form.whole("minutes", minimum=1, required="how many minutes did it take?")
+    minutes = form.whole(
+        "minutes", minimum=1, maximum=24 * 60, required="how many minutes did it take?"
+    )
     note = form.text("note", required="say what was done", limit=2000)
     category = form.text("category", limit=32) or EntryCategory.SUPPORT.value
     if category not in {value for value, _ in CATEGORIES}:
