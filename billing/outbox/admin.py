@@ -10,7 +10,6 @@ from billing.errors import BillingError
 from billing.models import OutboxMessage, OutboxState
 from billing.repository.outbox import OutboxRepository
 
-
 # Row ids are the database's integers: 32 bits on PostgreSQL, which refuses a larger one
 # with an error rather than finding nothing.
 MAX_MESSAGE_ID = 2**31 - 1

@@ -255,5 +255,5 @@ def test_a_form_that_is_not_utf8_or_holds_a_nul_is_refused_not_stored(portal: Po
     )
     assert nul.status_code == 400
     assert "NUL" in nul.text
-    for email in ("ann\ufffd\ufffd@example.com", "ann@example.com"):
-        assert portal.run(portal.services.accounts.by_email, email) is None
+    for address in ("ann\ufffd\ufffd@example.com", "ann@example.com"):
+        assert portal.run(portal.services.accounts.by_email, address) is None
