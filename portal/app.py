@@ -21,6 +21,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from portal.accounts.service import Accounts
+from portal.accounts.session_store import DatabaseSessionStore
 from portal.mail import make_mailer
 from portal.runtime import Runtime
 from portal.web.api import api_router
@@ -29,12 +30,14 @@ from portal.web.errors import exception_handlers
 from portal.web.health import health_router
 from portal.web.metrics import MetricsPlugin
 from portal.web.pages.account import account_router
+from portal.web.pages.account_sessions import account_sessions_router
 from portal.web.pages.customer import customer_router
 from portal.web.pages.finance import finance_router
 from portal.web.pages.operator import operator_router
 from portal.web.pages.public import public_router
 from portal.web.rollout_state import keep_rollouts
 from portal.web.security import (
+    SESSION_LIFETIME,
     csrf_config,
     every_response_gets,
     refuse_nul,
@@ -53,10 +56,12 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litestar:
     settings = runtime.settings
+    web_sessions = DatabaseSessionStore(runtime.clock, SESSION_LIFETIME)
 
     @asynccontextmanager
     async def services(app: Litestar) -> AsyncIterator[None]:
         async with runtime.database() as sessions:
+            web_sessions.factory = sessions
             billing = runtime.billing_context(sessions)
             mailer = make_mailer(settings.mail)
             app.state.services = Services(
@@ -82,6 +87,7 @@ def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litest
     handlers: list[Any] = [
         public_router,
         account_router,
+        account_sessions_router,
         customer_router,
         operator_router,
         finance_router,
@@ -93,6 +99,7 @@ def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litest
     return Litestar(
         route_handlers=handlers,
         lifespan=[services],
+        stores={"sessions": web_sessions},
         on_app_init=[auth.on_app_init, declare_bearer_scheme, keep_rollouts],
         plugins=[MetricsPlugin()],
         csrf_config=csrf_config(settings.web),

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models import Base
@@ -30,6 +30,10 @@ class User(Base):
     customer_id: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC())
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
+    # Wrong passwords in a row, from any address, and until when that slows sign-ins from
+    # browsers this account never signed in from (portal.accounts.throttle).
+    failed_signins: Mapped[int] = mapped_column(Integer, default=0)
+    signin_locked_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
 
 
 class ApiToken(Base):
@@ -56,3 +60,18 @@ class PasswordReset(Base):
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC())
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC())
     used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
+
+
+class WebSession(Base):
+    """A signed-in browser: the server-side record its session cookie names. Deleting it
+    signs that browser out, whatever the cookie says (portal.accounts.session_store)."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's id
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC())
+    last_seen_at: Mapped[datetime] = mapped_column(DateTimeUTC())
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(), index=True)

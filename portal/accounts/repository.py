@@ -1,13 +1,13 @@
-"""Every query on users, API tokens and password resets."""
+"""Every query on users, API tokens, password resets and web sessions."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.accounts.models import ApiToken, PasswordReset, User
+from portal.accounts.models import ApiToken, PasswordReset, User, WebSession
 
 
 class AccountRepository:
@@ -49,3 +49,28 @@ class AccountRepository:
             .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
             .values(used_at=now)
         )
+
+    async def resets_since(self, user_id: str, since: datetime) -> int:
+        count = await self.session.scalar(
+            select(func.count()).where(
+                PasswordReset.user_id == user_id, PasswordReset.created_at >= since
+            )
+        )
+        return int(count or 0)
+
+    # Web sessions (portal.accounts.session_store writes them).
+
+    async def web_sessions(self, user_id: str, now: datetime) -> list[WebSession]:
+        query = (
+            select(WebSession)
+            .where(WebSession.user_id == user_id, WebSession.expires_at > now)
+            .order_by(WebSession.last_seen_at.desc())
+        )
+        return list(await self.session.scalars(query))
+
+    async def end_web_sessions(self, user_id: str, keep: str | None = None) -> int:
+        query = delete(WebSession).where(WebSession.user_id == user_id)
+        if keep is not None:
+            query = query.where(WebSession.id != keep)
+        result = await self.session.execute(query.execution_options(synchronize_session=False))
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -7,7 +7,9 @@ queues the Stripe customer), then the user that signs in as it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,12 +18,25 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.context import BillingContext
 from billing.customers import Customers, DuplicateEmail, normalise_email
-from portal.accounts.models import ApiToken, PasswordReset, Role, User
+from portal.accounts.models import ApiToken, PasswordReset, Role, User, WebSession
 from portal.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
 from portal.accounts.repository import AccountRepository
+from portal.accounts.throttle import lock_after
 from portal.mail import Mailer
 
+log = logging.getLogger(__name__)
 RESET_LIFETIME = timedelta(hours=1)
+# At most this many reset mails per address in a window, however often it is asked.
+RESETS_PER_WINDOW = 3
+RESET_WINDOW = timedelta(hours=1)
+
+
+class SignInsWaiting(Exception):
+    """Too many wrong passwords for the account: sign-ins wait ``wait`` more."""
+
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__(f"too many wrong passwords for this account: wait {wait}")
+        self.seconds = max(1, int(wait.total_seconds() + 0.999))
 
 
 class AccountError(Exception):
@@ -116,17 +131,30 @@ class Accounts:
 
     # -- signing in -----------------------------------------------------------------------
 
-    async def authenticate(self, email: str, password: str) -> User | None:
+    async def authenticate(
+        self, email: str, password: str, known: Callable[[str], bool] = lambda user_id: False
+    ) -> User | None:
+        """The user, if the password is right. Raises SignInsWaiting while the account's
+        wrong passwords make sign-ins from browsers it does not ``known`` wait
+        (portal.accounts.throttle)."""
         normal = email.strip().lower()
+        now = self.billing.clock()
         async with self.sessions() as session, session.begin():
             repo = AccountRepository(session)
             user = await repo.by_email(normal)
+            locked = user.signin_locked_until if user else None
+            if user is not None and locked is not None and locked > now and not known(user.id):
+                raise SignInsWaiting(locked - now)
             if not verify_password(user.password_hash if user else None, password):
+                if user is not None:
+                    user.failed_signins += 1
+                    user.signin_locked_until = lock_after(user.failed_signins, now)
                 return None
             assert user is not None
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
-            user.last_sign_in_at = self.billing.clock()
+            user.failed_signins, user.signin_locked_until = 0, None
+            user.last_sign_in_at = now
             return user
 
     async def get(self, user_id: str) -> User | None:
@@ -141,6 +169,19 @@ class Accounts:
         async with self.sessions() as session:
             return await AccountRepository(session).by_customer(customer_id)
 
+    # -- sessions -------------------------------------------------------------------------
+
+    async def sessions_of(self, user_id: str) -> list[WebSession]:
+        """The browsers signed in to the account, most recently seen first."""
+        async with self.sessions() as session:
+            return await AccountRepository(session).web_sessions(user_id, self.billing.clock())
+
+    async def sign_out_everywhere(self, user_id: str, keep: str | None = None) -> int:
+        """End every session of the account (but ``keep``, a session key: the browser
+        asking); returns how many ended."""
+        async with self.sessions() as session, session.begin():
+            return await AccountRepository(session).end_web_sessions(user_id, keep)
+
     async def set_password(self, user_id: str, password: str) -> None:
         problem = password_problem(password)
         if problem:
@@ -150,6 +191,7 @@ class Accounts:
             if user is None:
                 raise AccountError(f"no user {user_id}")
             user.password_hash = hash_password(password)
+            await AccountRepository(session).end_web_sessions(user.id)
 
     # -- forgotten passwords --------------------------------------------------------------
 
@@ -162,6 +204,11 @@ class Accounts:
             repo = AccountRepository(session)
             user = await repo.by_email(email.strip().lower())
             if user is None:
+                return
+            # A flood of requests for one address sends a few mails, not one each.
+            if await repo.resets_since(user.id, now - RESET_WINDOW) >= RESETS_PER_WINDOW:
+                log.info("password reset for %s not mailed: %d already this hour", user.id,
+                         RESETS_PER_WINDOW)  # fmt: skip
                 return
             await repo.retire_resets(user.id, now)
             repo.add(
@@ -201,6 +248,8 @@ class Accounts:
             assert user is not None
             user.password_hash = hash_password(password)
             await repo.retire_resets(user.id, now)
+            # Whoever knew the old password is signed out everywhere.
+            await repo.end_web_sessions(user.id)
             return user
 
     def _usable(self, reset: PasswordReset) -> bool:

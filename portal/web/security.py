@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,12 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import ResponseHeader
 from litestar.exceptions import ClientException
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
 from litestar.security.session_auth import SessionAuth
-from litestar.types import Message, Scope
+from litestar.types import Message, Scope, ScopeSession
 
 from portal.accounts.passwords import password_version
 from portal.settings import WebSettings
@@ -81,16 +85,54 @@ async def retrieve_viewer(
     return Viewer.of(user)
 
 
-def session_auth(settings: WebSettings) -> SessionAuth[Viewer, ClientSideSessionBackend]:
-    return SessionAuth[Viewer, ClientSideSessionBackend](
+SESSION_LIFETIME = 60 * 60 * 24 * 14  # seconds
+FRESH = "_fresh"  # set by a sign-in: the session gets a new id (RotatingSessionBackend)
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    """Server-side sessions whose id changes when one signs in: an id planted in a
+    browser before (session fixation) never names a signed-in session."""
+
+    async def store_in_message(
+        self,
+        scope_session: ScopeSession,
+        message: Message,
+        connection: ASGIConnection[Any, Any, Any, Any],
+    ) -> None:
+        if isinstance(scope_session, dict) and scope_session.pop(FRESH, None):
+            old = connection.cookies.get(self.config.key)
+            if old:
+                await self.delete(
+                    old, store=self.config.get_store_from_app(connection.scope["app"])
+                )
+            connection.state[_NEW_ID] = self.generate_session_id()
+        await super().store_in_message(scope_session, message, connection)
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        fresh = connection.state.get(_NEW_ID)
+        return fresh if isinstance(fresh, str) else super().get_session_id(connection)
+
+
+_NEW_ID = "dockyard_new_session_id"
+
+
+@dataclass
+class SessionConfig(ServerSideSessionConfig):
+    _backend_class = RotatingSessionBackend
+
+
+def session_auth(settings: WebSettings) -> SessionAuth[Viewer, ServerSideSessionBackend]:
+    """Sessions in the database (portal.accounts.session_store, registered as the app's
+    ``sessions`` store): the cookie holds a random id, and ending a session is real."""
+    return SessionAuth[Viewer, ServerSideSessionBackend](
         retrieve_user_handler=retrieve_viewer,
-        session_backend_config=CookieBackendConfig(
-            secret=secret_bytes(settings),
+        session_backend_config=SessionConfig(
             key=SESSION_COOKIE,
-            max_age=60 * 60 * 24 * 14,
+            max_age=SESSION_LIFETIME,
             httponly=True,
             secure=not settings.development,
             samesite="lax",
+            store="sessions",
         ),
         exclude=PUBLIC_PATHS,
     )
@@ -108,7 +150,9 @@ def csrf_config(settings: WebSettings) -> CSRFConfig:
 
 
 def _is_sign_in(request: Any) -> bool:
-    return bool(request.method == "POST" and request.url.path == "/signin")
+    """Sign-ins and reset requests: per client, both are limited (the reset mails also
+    per address: portal.accounts.service)."""
+    return bool(request.method == "POST" and request.url.path in ("/signin", "/password/forgot"))
 
 
 def sign_in_rate_limit(settings: WebSettings) -> RateLimitConfig:

@@ -9,9 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from litestar.testing import TestClient
 
+from portal.accounts.throttle import KNOWN_BROWSER_COOKIE, known_browser_token
 from portal.app import create_app
 from portal.runtime import Runtime
 from portal.settings import WebSettings
+from portal.web.security import SESSION_COOKIE, secret_bytes
 from tests.fixtures.portal import PASSWORD, Portal
 
 
@@ -257,3 +259,116 @@ def test_a_form_that_is_not_utf8_or_holds_a_nul_is_refused_not_stored(portal: Po
     assert "NUL" in nul.text
     for address in ("ann\ufffd\ufffd@example.com", "ann@example.com"):
         assert portal.run(portal.services.accounts.by_email, address) is None
+
+
+def test_a_copied_session_cookie_stops_working_at_sign_out(portal: Portal) -> None:
+    """Issue 11: sessions were client-side cookies valid 14 days: a copy kept working
+    after its owner signed out."""
+    portal.sign_up("ann@example.com")
+    copied = portal.client.cookies.get(SESSION_COOKIE)
+    assert copied
+    thief = portal.other_browser()
+    thief.client.cookies.set(SESSION_COOKIE, copied)
+    assert thief.get("/dashboard").status_code == 200  # the copy works while it lives
+
+    portal.post("/signout")
+
+    gone = thief.get("/dashboard")
+    assert gone.status_code == 303
+    assert gone.headers["location"].startswith("/signin")
+
+
+def test_signing_in_gives_a_new_session_id(portal: Portal) -> None:
+    """Session fixation: an id planted in a browser before it signs in names nothing."""
+    portal.sign_up("ann@example.com")
+    portal.sign_out()
+    portal.client.cookies.set(SESSION_COOKIE, "planted-by-someone-else")
+    answer = portal.post("/signin", {"email": "ann@example.com", "password": PASSWORD})
+
+    assert answer.status_code == 303
+    given = [c for c in answer.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)]
+    assert given
+    assert "planted-by-someone-else" not in given[-1]
+    attacker = portal.other_browser()
+    attacker.client.cookies.set(SESSION_COOKIE, "planted-by-someone-else")
+    assert attacker.get("/dashboard").status_code == 303
+
+
+def test_the_account_page_lists_sessions_and_signs_the_others_out(portal: Portal) -> None:
+    portal.sign_up("ann@example.com")
+    laptop = portal.other_browser()
+    laptop.client.headers["user-agent"] = "Laptop Firefox"
+    laptop.sign_in("ann@example.com")
+
+    mine = portal.get("/account")
+    assert mine.status_code == 200
+    assert "Laptop Firefox" in mine.text
+    assert "(this browser)" in mine.text
+    assert mine.text.count("<tr>") == 3  # the header and two sessions
+
+    ended = portal.post("/account/sessions/end-others")
+    assert ended.status_code == 303
+    assert laptop.get("/dashboard").status_code == 303
+    assert portal.get("/dashboard").status_code == 200
+    assert "Laptop Firefox" not in portal.get("/account").text
+
+
+def test_an_operator_signs_a_customer_out_everywhere(portal: Portal) -> None:
+    ann = portal.sign_up("ann@example.com")
+    ops = portal.other_browser()
+    ops.staff("ops@example.com")
+
+    done = ops.post(f"/ops/customers/{ann.customer_id}/sign-out-everywhere")
+
+    assert done.status_code == 303
+    assert portal.get("/dashboard").status_code == 303
+    assert ops.get("/ops").status_code == 200  # the operator's own session stays
+
+
+def test_guessing_one_accounts_password_from_many_addresses_is_slowed(portal: Portal) -> None:
+    """Issue 11: the per-address limit never slowed guesses spread over many addresses.
+    After five wrong passwords the account's sign-ins wait (429, Retry-After), without
+    the password even being checked; the owner's own browser is never locked out."""
+    portal.sign_up("ann@example.com")  # this browser is now known to the account
+    portal.sign_out()
+    attacker = portal.other_browser()
+    for _ in range(5):
+        wrong = attacker.post("/signin", {"email": "ann@example.com", "password": "guess!"})
+        assert wrong.status_code == 400
+    waiting = attacker.post("/signin", {"email": "ann@example.com", "password": PASSWORD})
+    assert waiting.status_code == 429
+    assert 1 <= int(waiting.headers["retry-after"]) <= 30
+    assert "Too many wrong passwords for this account" in waiting.text
+
+    owner = portal.other_browser()
+    owner.client.cookies.set(KNOWN_BROWSER_COOKIE, known_cookie(portal, "ann@example.com"))
+    assert (
+        owner.post("/signin", {"email": "ann@example.com", "password": PASSWORD}).status_code == 303
+    )
+
+    portal.clock.advance(seconds=31)  # the wait is over; a right password resets the count
+    assert (
+        attacker.post("/signin", {"email": "ann@example.com", "password": PASSWORD}).status_code
+        == 303
+    )
+
+
+def known_cookie(portal: Portal, email: str) -> str:
+    user = portal.run(portal.services.accounts.by_email, email)
+    assert user is not None
+    return known_browser_token(secret_bytes(portal.settings.web), user.id)
+
+
+def test_a_reset_flood_sends_three_mails_an_hour(portal: Portal) -> None:
+    """Issue 11: 12 requests for one address in seconds sent 12 mails."""
+    portal.sign_up("ann@example.com")
+    portal.sign_out()
+    for _ in range(12):
+        answer = portal.post("/password/forgot", {"email": "ann@example.com"})
+        assert answer.status_code == 200
+        assert "a link to choose a new password is on its way" in answer.text
+    mails = portal.settings.mail.outbox_file.read_text().count("Reset your Dockyard password")
+    assert mails == 3
+    portal.clock.advance(hours=1, seconds=1)
+    portal.post("/password/forgot", {"email": "ann@example.com"})
+    assert portal.settings.mail.outbox_file.read_text().count("Reset your Dockyard password") == 4

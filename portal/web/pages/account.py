@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Request, Router, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import Provide
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 
 from billing.customers import DuplicateEmail, InvalidCustomer
 from portal.accounts.models import Role, User
 from portal.accounts.passwords import password_version
-from portal.accounts.service import AccountError, SignUp
+from portal.accounts.service import AccountError, SignInsWaiting, SignUp
+from portal.accounts.throttle import (
+    KNOWN_BROWSER_COOKIE,
+    KNOWN_BROWSER_LIFETIME,
+    is_known_browser,
+    known_browser_token,
+)
 from portal.mail import MailFailed
 from portal.web.forms import read_form
 from portal.web.rendering import flash, page, see_other
-from portal.web.services import ServicesDep, provide_services
+from portal.web.security import FRESH, secret_bytes
+from portal.web.services import Services, ServicesDep, provide_services
+
+log = logging.getLogger(__name__)
 
 
 def home_of(role: str) -> str:
@@ -35,7 +47,8 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _start_session(request: Request[Any, Any, Any], user: User) -> None:
-    # A fresh session: whatever an attacker planted before sign-in is dropped.
+    # A fresh session under a new id: whatever an attacker planted before sign-in is
+    # dropped (portal.web.security.RotatingSessionBackend).
     request.clear_session()
     request.set_session(
         {
@@ -43,6 +56,8 @@ def _start_session(request: Request[Any, Any, Any], user: User) -> None:
             "role": user.role,
             "email": user.email,
             "pv": password_version(user.password_hash),
+            "ua": request.headers.get("user-agent", "")[:200],
+            FRESH: True,
         }
     )
 
@@ -93,7 +108,29 @@ async def signin(request: Request[Any, Any, Any], services: ServicesDep) -> Temp
     form = await read_form(request)
     email = form.text("email", limit=320)
     target = _safe_next(form.values.get("next"))
-    user = await services.accounts.authenticate(email, form.values.get("password", ""))
+    secret = secret_bytes(services.runtime.settings.web)
+    known = request.cookies.get(KNOWN_BROWSER_COOKIE)
+    try:
+        user = await services.accounts.authenticate(
+            email,
+            form.values.get("password", ""),
+            known=lambda user_id: is_known_browser(secret, user_id, known),
+        )
+    except SignInsWaiting as waiting:
+        waiting_page = page(
+            request,
+            "account/signin.html",
+            status_code=HTTP_429_TOO_MANY_REQUESTS,
+            form={"email": email},
+            error=(
+                "Too many wrong passwords for this account. Try again in "
+                f"{waiting.seconds} seconds, sign in from a browser you used before, or "
+                "choose a new password."
+            ),
+            next=target or "",
+        )
+        waiting_page.headers["Retry-After"] = str(waiting.seconds)
+        return waiting_page
     if user is None:
         return page(
             request,
@@ -104,7 +141,17 @@ async def signin(request: Request[Any, Any, Any], services: ServicesDep) -> Temp
             next=target or "",
         )
     _start_session(request, user)
-    return see_other(target or home_of(user.role))
+    signed_in = see_other(target or home_of(user.role))
+    # This browser is known to the account from now on: others' guesses never lock it out.
+    signed_in.set_cookie(
+        KNOWN_BROWSER_COOKIE,
+        known_browser_token(secret, user.id),
+        max_age=KNOWN_BROWSER_LIFETIME,
+        httponly=True,
+        secure=not services.runtime.settings.web.development,
+        samesite="lax",
+    )
+    return signed_in
 
 
 @post("/signout")
@@ -131,18 +178,18 @@ async def forgot(request: Request[Any, Any, Any], services: ServicesDep) -> Temp
             error=form.errors["email"],
             email=email,
         )
+    answer = page(request, "account/forgot.html", sent=True, error=None, email=email)
+    # After the answer is sent: how long it takes never tells whether the address has an
+    # account (a lookup and a mail, or nothing).
+    answer.background = BackgroundTask(_mail_reset, services, email)
+    return answer
+
+
+async def _mail_reset(services: Services, email: str) -> None:
     try:
         await services.accounts.request_reset(email)
     except MailFailed as failed:
-        return page(
-            request,
-            "account/forgot.html",
-            status_code=503,
-            sent=False,
-            error=f"We could not send the mail right now ({failed}). Try again soon.",
-            email=email,
-        )
-    return page(request, "account/forgot.html", sent=True, error=None, email=email)
+        log.warning("password reset mail for %r not sent: %s", email[:320], failed)
 
 
 @get("/password/reset")

@@ -20,6 +20,7 @@ from portal.web.pages.operator_customers import (
     customers_page,
     log_support,
     resume,
+    sign_out_everywhere,
     suspend,
 )
 from portal.web.pages.operator_outbox import outbox_page, retry_message
@@ -49,6 +50,7 @@ operator_router = Router(
         log_support,
         suspend,
         resume,
+        sign_out_everywhere,
         outbox_page,
         retry_message,
         catalog_page,

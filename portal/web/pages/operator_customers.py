@@ -168,3 +168,17 @@ async def resume(
     else:
         flash(request, change.summary("resumed"), "warn" if change.instance_problem else "ok")
     return see_other(f"/ops/customers/{subscription.customer_id}")
+
+
+@post("/ops/customers/{customer_id:str}/sign-out-everywhere")
+async def sign_out_everywhere(
+    request: Request[Any, Any, Any], services: ServicesDep, customer_id: FromPath[str]
+) -> Redirect:
+    """End every session of the customer's account (a lost laptop, a leaked cookie)."""
+    user = await services.accounts.for_customer(customer_id)
+    if user is None:
+        flash(request, f"Customer {customer_id} has no account to sign out.", "warn")
+    else:
+        ended = await services.accounts.sign_out_everywhere(user.id)
+        flash(request, f"{user.email} is signed out everywhere ({ended} sessions ended).")
+    return see_other(f"/ops/customers/{customer_id}")
