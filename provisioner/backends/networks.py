@@ -74,7 +74,20 @@ def _named(api: Any, name: str) -> list[Json]:
     first."""
     listed: list[Json] = api.networks(names=[name])
     exact = [network for network in listed if network.get("Name") == name]
-    return sorted(exact, key=lambda network: (str(network.get("Created", "")), network["Id"]))
+    return sorted(exact, key=lambda network: (_created(network), network["Id"]))
+
+
+def _created(network: Json) -> str:
+    """The engine's creation time, comparable as text: its RFC 3339 fraction drops
+    trailing zeros ("...:39.03Z" is earlier than "...:39.0345Z"), so pad it to 9 digits."""
+    stamp = str(network.get("Created", "")).removesuffix("Z")
+    whole, _, fraction = stamp.partition(".")
+    zone = ""
+    for sign in ("+", "-"):
+        if sign in fraction:
+            fraction, _, zone = fraction.partition(sign)
+            zone = sign + zone
+    return f"{whole}.{fraction.ljust(9, '0')}{zone}"
 
 
 def remove_network(api: Any, customer_ref: str) -> None:
