@@ -46,6 +46,21 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def _known_from_now(response: Redirect, services: Services, user: User) -> Redirect:
+    """This browser is known to the account from now on (it signed up or in with the
+    password): others' wrong guesses never make it wait (portal.accounts.throttle)."""
+    web = services.runtime.settings.web
+    response.set_cookie(
+        KNOWN_BROWSER_COOKIE,
+        known_browser_token(secret_bytes(web), user.id),
+        max_age=KNOWN_BROWSER_LIFETIME,
+        httponly=True,
+        secure=not web.development,
+        samesite="lax",
+    )
+    return response
+
+
 def _start_session(request: Request[Any, Any, Any], user: User) -> None:
     # A fresh session under a new id: whatever an attacker planted before sign-in is
     # dropped (portal.web.security.RotatingSessionBackend).
@@ -89,7 +104,8 @@ async def signup(request: Request[Any, Any, Any], services: ServicesDep) -> Temp
         else:
             _start_session(request, user)
             flash(request, f"Welcome to Dockyard, {user.name}.")
-            return see_other(f"/order/{plan}" if plan else "/dashboard")
+            welcome = see_other(f"/order/{plan}" if plan else "/dashboard")
+            return _known_from_now(welcome, services, user)
     values = {key: value for key, value in form.values.items() if key != "password"}
     return page(
         request, "account/signup.html", status_code=400, form=values, errors=form.errors, plan=plan
@@ -141,17 +157,7 @@ async def signin(request: Request[Any, Any, Any], services: ServicesDep) -> Temp
             next=target or "",
         )
     _start_session(request, user)
-    signed_in = see_other(target or home_of(user.role))
-    # This browser is known to the account from now on: others' guesses never lock it out.
-    signed_in.set_cookie(
-        KNOWN_BROWSER_COOKIE,
-        known_browser_token(secret, user.id),
-        max_age=KNOWN_BROWSER_LIFETIME,
-        httponly=True,
-        secure=not services.runtime.settings.web.development,
-        samesite="lax",
-    )
-    return signed_in
+    return _known_from_now(see_other(target or home_of(user.role)), services, user)
 
 
 @post("/signout")

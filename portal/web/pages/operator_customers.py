@@ -180,5 +180,8 @@ async def sign_out_everywhere(
         flash(request, f"Customer {customer_id} has no account to sign out.", "warn")
     else:
         ended = await services.accounts.sign_out_everywhere(user.id)
-        flash(request, f"{user.email} is signed out everywhere ({ended} sessions ended).")
+        flash(
+            request,
+            f"{user.email} is signed out everywhere ({ended} session{'s' * (ended != 1)} ended).",
+        )
     return see_other(f"/ops/customers/{customer_id}")
