@@ -20,6 +20,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
+from portal import log_lines
 from portal.accounts.service import Accounts
 from portal.accounts.session_store import DatabaseSessionStore
 from portal.mail import make_mailer
@@ -56,6 +57,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litestar:
     settings = runtime.settings
+    log_lines.install()
     web_sessions = DatabaseSessionStore(runtime.clock, SESSION_LIFETIME)
 
     @asynccontextmanager

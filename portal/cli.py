@@ -12,6 +12,7 @@ from billing.cli_reconcile import reconcile_command
 from billing.cli_stripe import sync_command
 from billing.cli_support import support_group
 from plans.cli import plans_group
+from portal import log_lines
 from portal.accounts.cli import operators_group
 from portal.db_cli import db_group
 from portal.runtime import Runtime
@@ -24,6 +25,7 @@ from provisioner.cli import instances_group
 @click.pass_context
 def dockyard(ctx: click.Context) -> None:
     """Dockyard: subscriptions and provisioning for hosting providers."""
+    log_lines.install()
     try:
         settings = Settings.from_env(os.environ)
     except ValueError as error:
