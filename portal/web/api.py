@@ -54,7 +54,9 @@ api_router = Router(
         "services": Provide(provide_services),
         "rollouts": Provide(provide_rollouts),
     },
-    middleware=[DefineMiddleware(BearerTokenMiddleware)],
+    # OPTIONS too (litestar skips it by default): the router's guard asks every request
+    # who it is, so an OPTIONS with a valid token must be authenticated to be answered.
+    middleware=[DefineMiddleware(BearerTokenMiddleware, exclude_http_methods=[])],
     exception_handlers={NotAuthorizedException: unauthorized},
     guards=[api_readers],
     security=API_SECURITY,

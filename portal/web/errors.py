@@ -77,7 +77,12 @@ def _http(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any
     if status >= 500:
         log.error("HTTP %s on %s: %s", status, request.url.path, detail)
         detail = "please try again in a moment"
-    return answer(request, status, detail)
+    response = answer(request, status, detail)
+    # What the error says of itself: a 405's Allow, a 401's WWW-Authenticate, a 429's
+    # Retry-After.
+    for name, value in (error.headers or {}).items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def _problems(extra: list[Any]) -> str:

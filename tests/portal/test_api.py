@@ -301,3 +301,15 @@ def test_the_openapi_schema_lists_the_api_and_not_the_pages(portal: Portal) -> N
     entry = schema["components"]["schemas"]["SupportEntryIn"]
     assert entry["properties"]["minutes"]["minimum"] == 1
     assert set(entry["required"]) == {"minutes", "note"}
+
+
+def test_options_and_wrong_methods_answer_as_http_says(portal: Portal) -> None:
+    """Issue 11: OPTIONS with a valid token answered 401; 405 carried no Allow."""
+    api = Api(portal, token_for(portal, "ops@example.com"))
+    options = portal.client.request("OPTIONS", "/api/v1/customers", headers=api.headers)
+    assert options.status_code in (200, 204), options.text
+    assert "GET" in options.headers["allow"]
+    assert portal.client.request("OPTIONS", "/api/v1/customers").status_code == 401
+    wrong = portal.client.put("/api/v1/customers", headers=api.headers)
+    assert wrong.status_code == 405
+    assert "GET" in wrong.headers["allow"]

@@ -169,3 +169,31 @@ def test_the_dashboard_is_usable_on_a_phone(
     page.goto(live_portal.url)
     assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
     screenshots.take("catalog on a phone")
+
+
+def test_customer_pages_fit_a_390px_phone_and_the_console_stays_clean(
+    live_portal: LivePortal, browser_page: Page, screenshots: Screenshots
+) -> None:
+    """Issue 11: the dashboard was 809 px wide at 390 px, and htmx's injected style broke
+    the CSP (56 console errors); no favicon (a 404 on every page)."""
+    page = browser_page
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"{page.url}: {message.text}") if message.type == "error" else None
+        ),
+    )
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_up(page, live_portal, "ria@example.com", "Ria Phone")
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    page.goto(f"{live_portal.url}/order/app-starter")
+    page.get_by_role("button", name=re.compile("Start my subscription|Continue")).click()
+    for path in ("/dashboard", "/account", "/", "/plans/app-starter", "/order/app-business"):
+        page.goto(f"{live_portal.url}{path}")
+        page.wait_for_load_state("networkidle")
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 390px"
+        screenshots.take(f"{path.strip('/').replace('/', ' ') or 'catalog'} at 390px")
+    assert problems == []

@@ -7,7 +7,8 @@ from typing import Any
 from litestar import Request, Router, get
 from litestar.di import Provide
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_301_MOVED_PERMANENTLY
 
 from portal.customer_views.catalog import catalog_groups, offered_plan, plan_card
 from portal.web.rendering import page
@@ -30,9 +31,15 @@ async def plan_page(
     return page(request, "public/plan.html", card=plan_card(plan))
 
 
+@get("/favicon.ico", cache=86400)
+async def favicon() -> Redirect:
+    """Browsers ask for /favicon.ico whatever the page links: the icon is an SVG."""
+    return Redirect(path="/static/favicon.svg", status_code=HTTP_301_MOVED_PERMANENTLY)
+
+
 public_router = Router(
     path="/",
-    route_handlers=[catalog_page, plan_page],
+    route_handlers=[catalog_page, plan_page, favicon],
     dependencies={"services": Provide(provide_services)},
     include_in_schema=False,
 )
