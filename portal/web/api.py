@@ -7,7 +7,9 @@ so the two never disagree. The OpenAPI schema is at ``/api/v1/schema/openapi.jso
 
 from __future__ import annotations
 
-from litestar import Router
+from typing import Any
+
+from litestar import Request, Router
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.base import DefineMiddleware
@@ -30,8 +32,17 @@ from portal.web.api_operations import (
     retry_outbox,
     start_rollout_api,
 )
+from portal.web.api_schemas import strict_body
 from portal.web.rollout_state import provide_rollouts
+from portal.web.security import refuse_nul
 from portal.web.services import provide_services
+
+
+async def api_checks(request: Request[Any, Any, Any]) -> None:
+    """The app's checks (a router's before_request replaces the app's), then the API's."""
+    await refuse_nul(request)
+    await strict_body(request)
+
 
 api_router = Router(
     path="/api/v1",
@@ -59,6 +70,7 @@ api_router = Router(
     middleware=[DefineMiddleware(BearerTokenMiddleware, exclude_http_methods=[])],
     exception_handlers={NotAuthorizedException: unauthorized},
     guards=[api_readers],
+    before_request=api_checks,
     security=API_SECURITY,
     tags=["operators"],
 )
