@@ -4,6 +4,7 @@ billing and the provisioner together."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from billing.context import BillingContext
 from billing.customers import Customers
@@ -17,6 +18,8 @@ from billing.models import (
     SubscriptionState,
     SupportEntry,
 )
+from billing.reconcile.expected_cycles import Cycle
+from billing.service_period import NextCharge, next_charge, service_period
 from billing.subscriptions import Subscriptions
 from plans import Catalog, CatalogError, Plan
 from plans.model import (
@@ -50,6 +53,10 @@ class SubscriptionRow:
     subscription: Subscription
     plan: Plan | None  # None: the version left the catalog (the row still shows)
     next_plan: Plan | None  # a downgrade waiting for the period end
+    # Stripe's billing cycle running now (a trial from its first day, a partial first
+    # period from the start), not the calendar month; None without a recurring fee.
+    service: Cycle | None = None
+    next_charge: NextCharge | None = None
 
     @property
     def plan_name(self) -> str:
@@ -113,18 +120,25 @@ def plan_of(catalog: Catalog, plan_id: str | None, version: int | None) -> Plan 
         return None
 
 
-def subscription_row(catalog: Catalog, subscription: Subscription) -> SubscriptionRow:
+def subscription_row(
+    catalog: Catalog, subscription: Subscription, now: datetime
+) -> SubscriptionRow:
+    plan = plan_of(catalog, subscription.plan_id, subscription.plan_version)
+    live = subscription.state not in _ENDED
     return SubscriptionRow(
         subscription,
-        plan_of(catalog, subscription.plan_id, subscription.plan_version),
+        plan,
         plan_of(catalog, subscription.next_plan_id, subscription.next_plan_version),
+        service=service_period(subscription, plan, now) if plan and live else None,
+        next_charge=next_charge(subscription, plan, now) if plan and live else None,
     )
 
 
 async def subscription_rows(billing: BillingContext, customer_id: str) -> list[SubscriptionRow]:
     catalog = billing.catalog()
     found = await Subscriptions(billing).for_customer(customer_id)
-    return [subscription_row(catalog, s) for s in found]
+    now = billing.clock()
+    return [subscription_row(catalog, s, now) for s in found]
 
 
 async def dashboard(

@@ -68,6 +68,7 @@ PUBLIC = {
     "/metrics",
     "/stripe/webhook",
     "/static/{file_path:path}",
+    "/favicon.ico",
 }
 PUBLIC_PREFIXES = ("/api/v1/schema",)  # the API's own documentation
 SIGNED_IN_ONLY = {("POST", "/signout")}  # ends whoever's session it is: no object of anyone's
@@ -76,6 +77,9 @@ API_PREFIX = "/api/"
 
 CUSTOMER_ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/dashboard"): Case(owned=False),
+    # One's own account: only ever the signed-in user's sessions.
+    ("GET", "/account"): Case(owned=False),
+    ("POST", "/account/sessions/end-others"): Case(owned=False),
     ("GET", "/instances/{instance_id:str}"): Case(path=lambda w: {"instance_id": w.instance}),
     ("GET", "/instances/{instance_id:str}/status"): Case(
         path=lambda w: {"instance_id": w.instance}

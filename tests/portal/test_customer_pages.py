@@ -76,13 +76,17 @@ def test_subscriptions_show_state_period_trial_commitment_and_actions(portal: Po
 
     row = table_row(page, "Application Starter")
     assert 'class="tag state-trialing"' in row
-    assert "2026-11-01 \u2013 2026-12-01" in row  # the calendar month billed
-    assert "2026-12-22" in row  # the free month ends
+    # Issue 11: the calendar month was shown; the service runs from the order, a trial.
+    assert "2026-11-22 \u2013 2026-12-22 (trial)" in row
+    assert "on 2026-12-22" in row  # the first charge, when the free month ends
+    assert "2026-11-01" not in row
     assert "being set up" in row  # no instance linked yet
     assert f'href="/subscriptions/{starter.id}/plan"' in row
     assert f'href="/subscriptions/{starter.id}/cancel"' in row
     support = table_row(page, "End-user Support Flat Rate")
     assert "2027-11-22" in support  # the 12-month commitment ends
+    assert "2026-11-22 \u2013 2026-12-01" in support  # a partial first period
+    assert "390.00" in support and "on 2026-12-01" in support  # then the month, in advance
     assert "being set up" not in support
     assert f'href="/subscriptions/{flat.id}/cancel"' in support
 

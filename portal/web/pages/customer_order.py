@@ -146,7 +146,7 @@ async def order_done(
     return page(
         request,
         "customer/order_done.html",
-        row=subscription_row(catalog, paid),
+        row=subscription_row(catalog, paid, services.billing.clock()),
         waiting=waiting,
     )
 

@@ -22,7 +22,7 @@ async def _row(
     services: Services, request: Request[Any, Any, Any], subscription_id: str
 ) -> SubscriptionRow:
     subscription = await owned_subscription(services, request, subscription_id)
-    return subscription_row(services.catalogs.current(), subscription)
+    return subscription_row(services.catalogs.current(), subscription, services.billing.clock())
 
 
 def _change_page(
