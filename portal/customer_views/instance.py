@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from plans import Catalog, Plan
 from portal.customer_views.dashboard import plan_of
+from portal.customer_views.instance_words import CustomerEvent, customer_events, status_words
 from provisioner.errors import ProvisioningError
 from provisioner.models import DesiredState, Instance, InstanceState
 from provisioner.service import InstanceView, Provisioner
@@ -39,6 +40,14 @@ class InstancePage:
     @property
     def settled(self) -> bool:
         return settled(self.view.instance)
+
+    @property
+    def history(self) -> list[CustomerEvent]:
+        return customer_events(self.view.events)
+
+    @property
+    def status_words(self) -> str | None:
+        return status_words(self.view.instance)
 
 
 async def instance_page(

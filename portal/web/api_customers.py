@@ -117,9 +117,7 @@ async def log_support_api(
         data.minutes, data.note, data.category.value, data.worked_at, data.extra_work
     )
     try:
-        entry = await log_support_time(
-            services.billing, customer_id, time, viewer_of(request).email
-        )
+        entry = await log_support_time(services.billing, customer_id, time, viewer_of(request).name)
     except NoSupportSubscription as refused:
         # A LookupError to billing, but the customer exists: a refusal, not a 404.
         raise HTTPException(status_code=HTTP_409_CONFLICT, detail=str(refused)) from None

@@ -125,7 +125,7 @@ def test_customers_support_time_and_clear_errors(portal: Portal) -> None:
     assert (body["state"], body["billable_minutes"], body["staff"]) == (
         "recorded",
         600,
-        "ops@example.com",
+        "ops",  # the display name customers read
     )
     over = api.post(f"/customers/{ann}/support-entries", {"minutes": 30, "note": "More"})
     assert over.json()["state"] == "pending_approval"

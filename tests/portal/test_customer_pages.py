@@ -120,7 +120,10 @@ def test_the_instance_page_refreshes_itself_until_the_instance_runs(portal: Port
     assert f'href="{address}" target="_blank" rel="noopener"' in running.text
     assert "128 MB" in running.text  # its resources
     assert "Update history" in running.text
-    assert "created" in running.text  # the first event
+    # The first event, told for the customer (issue 11: operator internals were shown).
+    assert "Ordered: your instance is being set up." in running.text
+    assert "dockyard instances" not in running.text
+    assert "revision" not in running.text
     assert "hx-get" not in portal.get(f"/instances/{instance.id}/status").text
 
 

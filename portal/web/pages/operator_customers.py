@@ -109,7 +109,7 @@ async def log_support(
         time = SupportTime(minutes, note, category, worked_at, extra_work)
         try:
             entry = await log_support_time(
-                services.billing, customer_id, time, viewer_of(request).email
+                services.billing, customer_id, time, viewer_of(request).name
             )
         except BillingError as refused:
             # No support plan, over a day, in the future... the ledger's words, beside the form.
