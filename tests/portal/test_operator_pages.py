@@ -325,11 +325,19 @@ def test_suspend_and_resume_change_the_subscription_and_the_instance(portal: Por
     assert no_reason.status_code == 400
     assert "say why" in no_reason.text
 
+    # Issue 11: one click suspended a customer; the form now asks to confirm.
+    unconfirmed = portal.post(
+        f"/ops/subscriptions/{held.subscription_id}/suspend", {"reason": "Abuse report #4711"}
+    )
+    assert unconfirmed.status_code == 400
+    assert "tick the box to confirm" in unconfirmed.text
+    assert instance_of(portal, instance.id).state == InstanceState.RUNNING
+
     page = follow(
         portal,
         portal.post(
             f"/ops/subscriptions/{held.subscription_id}/suspend",
-            {"reason": "Abuse report #4711"},
+            {"reason": "Abuse report #4711", "confirm": "on"},
         ),
     )
     assert f"Subscription {held.subscription_id} suspended" in flashes(page)[0]

@@ -131,6 +131,9 @@ async def suspend(
     subscription = await Subscriptions(services.billing).get(subscription_id)
     form = await read_form(request)
     reason = form.text("reason", required="say why (the customer may ask)", limit=REASON_LIMIT)
+    if form.ok and form.values.get("confirm") != "on":
+        # Suspending stops a customer's service at once: never one click away.
+        form.errors["reason"] = "tick the box to confirm: their service stops now"
     if not form.ok:
         return await _customer(
             request,
