@@ -30,8 +30,14 @@ from plans.model import (
     SupportPlan,
 )
 from portal.customer_views.hours import Chart, HoursFigures, chart, figures
+from portal.customer_views.instance_words import (
+    SETTLED,
+    CustomerEvent,
+    customer_events,
+    status_words,
+)
 from provisioner.errors import EngineUnavailable
-from provisioner.models import InstanceEvent, InstanceState
+from provisioner.models import InstanceState
 from provisioner.service import InstanceView, Provisioner
 
 RECENT_EVENTS = 5
@@ -44,8 +50,18 @@ class InstanceCard:
     plan_name: str
 
     @property
-    def recent(self) -> list[InstanceEvent]:
-        return list(reversed(self.view.events[-RECENT_EVENTS:]))
+    def recent(self) -> list[CustomerEvent]:
+        """The latest events, told for the customer (portal.customer_views.instance_words)."""
+        return customer_events(self.view.events)[:RECENT_EVENTS]
+
+    @property
+    def status_words(self) -> str | None:
+        return status_words(self.view.instance)
+
+    @property
+    def settled(self) -> bool:
+        instance = self.view.instance
+        return (instance.desired_state, instance.state) in SETTLED
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +125,13 @@ class Dashboard:
     awaiting_approval: list[SupportEntry]
     invoices: list[Invoice]
     engine_problem: str | None = None  # instances could not be read right now
+
+    @property
+    def settling(self) -> bool:
+        """Something is being set up or changed: the page refreshes itself until it is done."""
+        return any(row.being_set_up for row in self.subscriptions) or any(
+            not card.settled for card in self.instances
+        )
 
 
 def plan_of(catalog: Catalog, plan_id: str | None, version: int | None) -> Plan | None:

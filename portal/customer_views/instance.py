@@ -6,25 +6,22 @@ from dataclasses import dataclass
 
 from plans import Catalog, Plan
 from portal.customer_views.dashboard import plan_of
-from portal.customer_views.instance_words import CustomerEvent, customer_events, status_words
+from portal.customer_views.instance_words import (
+    SETTLED,
+    CustomerEvent,
+    customer_events,
+    status_words,
+)
 from provisioner.errors import ProvisioningError
-from provisioner.models import DesiredState, Instance, InstanceState
+from provisioner.models import Instance, InstanceState
 from provisioner.service import InstanceView, Provisioner
 
 LOG_LINES = 40
 
-# (desired, actual) pairs where nothing more is going to happen by itself.
-_SETTLED = {
-    (DesiredState.RUNNING.value, InstanceState.RUNNING.value),
-    (DesiredState.STOPPED.value, InstanceState.STOPPED.value),
-    (DesiredState.ABSENT.value, InstanceState.TERMINATED.value),
-    (DesiredState.ABSENT.value, InstanceState.PURGED.value),
-}
-
 
 def settled(instance: Instance) -> bool:
     """Whether the instance reached its desired state (so the page may stop refreshing)."""
-    return (instance.desired_state, instance.state) in _SETTLED
+    return (instance.desired_state, instance.state) in SETTLED
 
 
 @dataclass(frozen=True, slots=True)

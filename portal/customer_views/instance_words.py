@@ -12,10 +12,26 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from provisioner.models import Instance, InstanceEvent, SuspensionReason, UpdateStatus
+from provisioner.models import (
+    DesiredState,
+    Instance,
+    InstanceEvent,
+    InstanceState,
+    SuspensionReason,
+    UpdateStatus,
+)
+
+# (desired, actual) pairs where nothing more is going to happen by itself: a page showing
+# anything else refreshes itself.
+SETTLED = {
+    (DesiredState.RUNNING.value, InstanceState.RUNNING.value),
+    (DesiredState.STOPPED.value, InstanceState.STOPPED.value),
+    (DesiredState.ABSENT.value, InstanceState.TERMINATED.value),
+    (DesiredState.ABSENT.value, InstanceState.PURGED.value),
+}
 
 _WORDS: dict[str, str | None] = {
-    "created": "Ordered: your instance is being set up.",
+    "created": "Ordered.",
     "running": "Up and running.",
     "update_started": "An update started.",
     "update_succeeded": "Updated. Your data stayed where it was.",

@@ -121,7 +121,7 @@ def test_the_instance_page_refreshes_itself_until_the_instance_runs(portal: Port
     assert "128 MB" in running.text  # its resources
     assert "Update history" in running.text
     # The first event, told for the customer (issue 11: operator internals were shown).
-    assert "Ordered: your instance is being set up." in running.text
+    assert "Ordered." in running.text
     assert "dockyard instances" not in running.text
     assert "revision" not in running.text
     assert "hx-get" not in portal.get(f"/instances/{instance.id}/status").text
@@ -371,3 +371,19 @@ def test_without_a_commitment_it_ends_at_the_period_end(portal: Portal) -> None:
 
     assert "none running" in preview
     assert "<strong>2026-12-01</strong>" in preview
+
+
+def test_the_dashboard_refreshes_itself_while_something_is_being_set_up(portal: Portal) -> None:
+    """Issue 11: "being set up" stayed on the dashboard until the customer reloaded it."""
+    ann = new_customer(portal, "ann@example.com")
+    held = order(portal, ann, "app-starter")
+
+    setting_up = portal.get("/dashboard").text
+    assert 'hx-get="/dashboard" hx-trigger="every 3s"' in setting_up
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in setting_up
+
+    tick_until_running(portal, held.id)
+    settled = portal.get("/dashboard").text
+    assert "hx-trigger" not in settled
+    assert "http-equiv" not in settled
+    assert "Ordered." in settled  # its history, in their words

@@ -38,7 +38,7 @@ def test_the_history_hides_housekeeping_and_internals() -> None:
         "Suspended: a payment is overdue. Paying the open invoice resumes it.",
         "An update could not be applied; the version you had kept running. "
         "We are looking into it: nothing for you to do.",
-        "Ordered: your instance is being set up.",
+        "Ordered.",
     ]
     assert not any(
         word in text for text in texts for word in ("dockyard", "revision", "ops@", "fraud")
