@@ -46,6 +46,8 @@ class WebSettings:
     secret_file: Path = DEFAULT_VAR_DIR / "secret.key"
     # /readyz fails when Stripe is configured and a due outbox message is older than this.
     max_outbox_lag_seconds: int = 900
+    # Whether the catalog's prices include VAT: the order page says which, plainly.
+    prices_include_vat: bool = False
 
     @property
     def development(self) -> bool:
@@ -69,6 +71,7 @@ class WebSettings:
                 environ, "DOCKYARD_SIGNIN_ATTEMPTS_PER_MINUTE", 10
             ),
             max_outbox_lag_seconds=_positive_whole(environ, "DOCKYARD_MAX_OUTBOX_LAG_SECONDS", 900),
+            prices_include_vat=_flag(environ.get("DOCKYARD_PRICES_INCLUDE_VAT")),
         )
 
 

@@ -86,7 +86,9 @@ CUSTOMER_ROUTES: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/order/{plan_id:str}"): Case(path=lambda w: {"plan_id": "app-starter"}, owned=False),
     ("POST", "/order/{plan_id:str}"): Case(
-        path=lambda w: {"plan_id": "training-onboarding"}, owned=False
+        path=lambda w: {"plan_id": "training-onboarding"},
+        form=lambda w: {"accept": "on"},
+        owned=False,
     ),
     ("GET", "/order/done"): Case(query=lambda w: {"subscription": w.hosting}),
     ("POST", "/subscriptions/{subscription_id:str}/checkout"): Case(

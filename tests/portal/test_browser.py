@@ -94,6 +94,7 @@ def test_a_newcomer_signs_up_orders_the_demo_app_and_opens_it(
     expect(page.get_by_text("billing is offline", exact=False)).to_be_visible()
     page.get_by_label("Add a support plan (optional)").select_option("support-10h")
     screenshots.take("order")
+    page.get_by_label("I accept these terms").check()
     page.get_by_role("button", name="Start my subscription").click()
 
     expect(page).to_have_url(re.compile(r"/dashboard$"))
@@ -130,6 +131,7 @@ def test_an_operator_logs_support_time_and_the_customer_sees_it(
     customer = browser_page
     sign_up(customer, live_portal, "sam@example.com", "Sam Support")
     customer.goto(f"{live_portal.url}/order/support-10h")
+    customer.get_by_label("I accept these terms").check()
     customer.get_by_role("button", name="Start my subscription").click()
     expect(customer).to_have_url(re.compile(r"/dashboard$"))
     screenshots.take("customer with a support contract")
@@ -189,6 +191,7 @@ def test_customer_pages_fit_a_390px_phone_and_the_console_stays_clean(
     sign_up(page, live_portal, "ria@example.com", "Ria Phone")
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     page.goto(f"{live_portal.url}/order/app-starter")
+    page.get_by_label("I accept these terms").check()
     page.get_by_role("button", name=re.compile("Start my subscription|Continue")).click()
     for path in ("/dashboard", "/account", "/", "/plans/app-starter", "/order/app-business"):
         page.goto(f"{live_portal.url}{path}")

@@ -4,6 +4,7 @@ sets up the instance; with Stripe each subscription goes through its own Checkou
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from sqlalchemy import update
 
 from billing.models import Customer as CustomerRow
 from portal.app import create_app
+from portal.customer_views.order_terms import order_terms
 from portal.runtime import Runtime
+from tests.fixtures.billing import sample_catalog
 from tests.fixtures.billing_stripe import mocked_stripe
 from tests.fixtures.clock import MovableClock
 from tests.fixtures.customer_portal import (
@@ -43,7 +46,7 @@ def test_the_order_page_says_billing_is_offline_and_offers_support(portal: Porta
 def test_ordering_without_stripe_starts_both_and_the_instance_follows(portal: Portal) -> None:
     ann = new_customer(portal, "ann@example.com")
 
-    answer = portal.post("/order/app-starter", {"support": "support-payg"})
+    answer = portal.post("/order/app-starter", {"support": "support-payg", "accept": "on"})
 
     assert answer.status_code == 303
     assert answer.headers["location"] == "/dashboard"
@@ -71,8 +74,8 @@ def test_support_and_service_plans_can_be_ordered_alone(portal: Portal) -> None:
     assert page.status_code == 200
     assert 'name="support"' not in page.text  # nothing to add to a support plan
 
-    assert portal.post("/order/support-20h").status_code == 303
-    assert portal.post("/order/training-onboarding").status_code == 303
+    assert portal.post("/order/support-20h", {"accept": "on"}).status_code == 303
+    assert portal.post("/order/training-onboarding", {"accept": "on"}).status_code == 303
 
     states = {s.plan_id: s.state for s in subscriptions(portal, ann.id)}
     assert states == {"support-20h": "trialing", "training-onboarding": "active"}
@@ -81,7 +84,7 @@ def test_support_and_service_plans_can_be_ordered_alone(portal: Portal) -> None:
 def test_a_support_choice_that_is_not_offered_is_refused_with_a_message(portal: Portal) -> None:
     ann = new_customer(portal, "ann@example.com")
 
-    answer = portal.post("/order/app-starter", {"support": "server-m"})
+    answer = portal.post("/order/app-starter", {"support": "server-m", "accept": "on"})
 
     assert answer.status_code == 400
     assert "choose one of the support plans listed, or none" in answer.text
@@ -102,7 +105,7 @@ def test_a_plan_in_another_currency_is_refused_before_anything_starts(portal: Po
 
     page = portal.get("/order/app-starter")
     assert "your account pays in USD" in page.text
-    answer = portal.post("/order/app-starter", {"support": "support-payg"})
+    answer = portal.post("/order/app-starter", {"support": "support-payg", "accept": "on"})
 
     assert answer.status_code == 400
     assert "is priced in EUR but the customer pays in USD" in answer.text
@@ -162,7 +165,7 @@ def test_ordering_with_stripe_sends_the_customer_to_checkout(
 ) -> None:
     ann = new_customer(paying, "ann@example.com")
 
-    answer = paying.post("/order/app-starter", {"support": "support-payg"})
+    answer = paying.post("/order/app-starter", {"support": "support-payg", "accept": "on"})
 
     assert answer.status_code == 303
     # The customer exists in Stripe before Checkout opens for it: one customer, ever.
@@ -206,7 +209,7 @@ def test_stripe_down_shows_the_order_page_again_and_keeps_the_order(
     ann = new_customer(paying, "ann@example.com")
     fake.fail(1, 503, when=lambda call: call.path == "/v1/checkout/sessions")
 
-    answer = paying.post("/order/app-starter")
+    answer = paying.post("/order/app-starter", {"accept": "on"})
 
     assert answer.status_code == 503
     assert "We could not open Stripe&#39;s payment page" in answer.text
@@ -214,7 +217,7 @@ def test_stripe_down_shows_the_order_page_again_and_keeps_the_order(
     [waiting] = subscriptions(paying, ann.id)
     assert waiting.state == "pending"
 
-    again = paying.post("/order/app-starter")
+    again = paying.post("/order/app-starter", {"accept": "on"})
 
     assert again.status_code == 303
     assert again.headers["location"].startswith("https://checkout.stripe.test/")
@@ -223,7 +226,7 @@ def test_stripe_down_shows_the_order_page_again_and_keeps_the_order(
 
 def test_the_done_page_is_only_for_the_subscriptions_owner(paying: Portal) -> None:
     ann = new_customer(paying, "ann@example.com")
-    paying.post("/order/app-starter")
+    paying.post("/order/app-starter", {"accept": "on"})
     [held] = subscriptions(paying, ann.id)
     other = paying.other_browser()
     new_customer(other, "bob@example.com")
@@ -233,3 +236,36 @@ def test_the_done_page_is_only_for_the_subscriptions_owner(paying: Portal) -> No
     missing = paying.get("/order/done")
     assert missing.status_code == 400
     assert "subscription" in missing.text
+
+
+def test_the_order_page_states_what_is_agreed_and_asks_to_accept_it(portal: Portal) -> None:
+    """Issue 11: the order page did not say what was due today, what followed, or what
+    leaving early costs, and one click ordered."""
+    ann = new_customer(portal, "ann@example.com")
+
+    page = portal.get("/order/app-business").text
+
+    assert "What you agree to" in page
+    assert "Total due today" in page
+    assert "a month, charged in advance" in page
+    assert "6-month commitment" in page
+    assert "Prices exclude VAT" in page
+    assert "I accept these terms" in page
+
+    refused = portal.post("/order/app-business", {"support": ""})
+    assert refused.status_code == 400
+    assert "tick to accept these terms" in refused.text
+    assert subscriptions(portal, ann.id) == []
+
+
+def test_order_terms_price_the_first_period_as_stripe_bills_it() -> None:
+    server = sample_catalog().get("server-m", 1)
+    terms = order_terms(server, datetime(2026, 11, 16, tzinfo=UTC), prices_include_vat=True)
+    # 15 of November's 30 days, then the month from 1 December.
+    first = terms.today[-1]
+    assert first.amount.minor == server.pricing.amount.minor // 2
+    assert terms.then == server.pricing.amount
+    assert terms.then_from == datetime(2026, 12, 1, tzinfo=UTC)
+    assert terms.vat == "Prices include VAT."
+    setup = server.pricing.setup_fee.minor if server.pricing.setup_fee else 0
+    assert terms.due_today.minor == setup + server.pricing.amount.minor // 2

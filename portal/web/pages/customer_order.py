@@ -17,6 +17,7 @@ from billing.subscriptions import CurrencyMismatch
 from plans import Plan, PlanKind
 from portal.customer_views.catalog import PlanCard, offered_plan, plan_card
 from portal.customer_views.dashboard import subscription_row, subscription_rows
+from portal.customer_views.order_terms import order_terms
 from portal.ordering import checkout_url, place_order
 from portal.web.forms import read_form
 from portal.web.pages.customer_common import customer_id_of, owned_subscription
@@ -57,6 +58,11 @@ async def _order_page(
         problem=problem,
         customer=customer,
         stripe_enabled=services.billing.stripe.enabled,
+        terms=order_terms(
+            plan,
+            services.billing.clock(),
+            services.runtime.settings.web.prices_include_vat,
+        ),
     )
 
 
@@ -85,6 +91,9 @@ async def order_submit(
             form.errors["support"] = "choose one of the support plans listed, or none"
         else:
             plans.append(support)
+    if form.values.get("accept") != "on":
+        # What is agreed is on the page; ordering means saying so, explicitly.
+        form.errors["accept"] = "tick to accept these terms"
     if not form.ok:
         return await _order_page(
             request,
