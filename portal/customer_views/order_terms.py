@@ -15,6 +15,7 @@ from datetime import datetime
 from billing.months import add_months
 from billing.reconcile.expected_cycles import cycles
 from plans import Plan
+from plans.model import EarlyCancellation
 from plans.money import Money
 from portal.customer_views.catalog import commitment_text
 
@@ -34,6 +35,7 @@ class OrderTerms:
     then_from: datetime | None  # when the first full-price period starts
     trial_ends: datetime | None
     commitment: str | None
+    leaving_early: str | None  # what leaving before the commitment ends costs, at most
     vat: str
 
 
@@ -73,7 +75,25 @@ def order_terms(plan: Plan, now: datetime, prices_include_vat: bool) -> OrderTer
         then_from=then_from,
         trial_ends=trial_ends,
         commitment=commitment_text(pricing),
+        leaving_early=_leaving_early(plan),
         vat="Prices include VAT."
         if prices_include_vat
         else "Prices exclude VAT, added at the rate due.",
+    )
+
+
+def _leaving_early(plan: Plan) -> str | None:
+    term = plan.pricing.commitment
+    if term is None or term.early_cancellation is EarlyCancellation.END_OF_TERM:
+        return None
+    if term.early_cancellation is EarlyCancellation.FEE and term.early_cancellation_fee:
+        return (
+            f"Leaving before the commitment ends costs {term.early_cancellation_fee}, "
+            "never more than the committed time left."
+        )
+    periods = max(term.months // max(plan.pricing.interval.months, 1), 1)
+    most = Money(plan.pricing.currency, plan.pricing.amount.minor * periods)
+    return (
+        "Leaving before the commitment ends, the committed time left is invoiced: at most "
+        f"{most} ({periods} x {plan.pricing.amount})."
     )

@@ -249,6 +249,7 @@ def test_the_order_page_states_what_is_agreed_and_asks_to_accept_it(portal: Port
     assert "Total due today" in page
     assert "a month, charged in advance" in page
     assert "6-month commitment" in page
+    assert "the committed time left is invoiced: at most" in page  # with the amount
     assert "Prices exclude VAT" in page
     assert "I accept these terms" in page
 
