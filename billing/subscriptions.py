@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.cancellation import (
@@ -34,7 +35,7 @@ from billing.context import BillingContext
 from billing.dunning import MANUAL, standing_state
 from billing.errors import BillingError, InvalidTransition
 from billing.final_invoice import invoice_at_end, invoice_if_nothing_will
-from billing.models import Subscription, SubscriptionState
+from billing.models import OutboxMessage, Subscription, SubscriptionState
 from billing.months import add_months, epoch, monthly_price
 from billing.outbox import (
     InvoiceItem,
@@ -348,6 +349,35 @@ class Subscriptions:
                     f"cancel-{subscription.id}",
                     now,
                 )
+        return subscription
+
+    async def keep(self, subscription_id: str) -> Subscription:
+        """Withdraw a scheduled cancellation before it takes effect: the subscription runs
+        on as if never cancelled (Stripe's ``cancel_at`` is cleared).
+
+        Refused once it has ended, and when leaving early was charged: that charge is on
+        its way to an invoice, and undoing it is a correction for support to make, visibly.
+        """
+        now = self.ctx.clock()
+        async with self.ctx.sessions() as session, session.begin():
+            subscription = await SubscriptionRepository(session).get(subscription_id)
+            ends = subscription.cancel_at
+            if ends is None or subscription.state == _State.CANCELLED or ends <= now:
+                raise InvalidTransition(
+                    f"subscription {subscription.id} has no cancellation waiting to take effect"
+                )
+            charged = await session.scalar(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.idempotency_key == f"invoice_item:cancel-{subscription.id}"
+                )
+            )
+            if charged is not None:
+                raise InvalidTransition(
+                    f"leaving {subscription.id} early was already charged: contact support to "
+                    "withdraw the cancellation (the charge is credited as its own line)"
+                )
+            subscription.cancel_at = None
+            await self._enqueue_update(session, subscription, proration="none", now=now)
         return subscription
 
     async def _charge_early_cancellation(

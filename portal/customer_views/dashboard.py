@@ -100,6 +100,12 @@ class SubscriptionRow:
         return self.live and self.subscription.cancel_at is None and billed_by_period
 
     @property
+    def can_keep(self) -> bool:
+        """A cancellation waits to take effect: it can still be withdrawn (billing decides
+        whether, e.g. not once leaving early was charged)."""
+        return self.live and self.subscription.cancel_at is not None
+
+    @property
     def can_cancel(self) -> bool:
         return self.subscription.state != SubscriptionState.CANCELLED.value and (
             self.subscription.cancel_at is None

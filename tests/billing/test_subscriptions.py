@@ -645,3 +645,37 @@ def test_the_subscriptions_commands(tmp_path: Path) -> None:
     code, out = run("subscriptions", "show", "s000000000000")
     assert (code, out) == (1, "Error: no subscription 's000000000000'\n")
     assert run("subscriptions", "list", "--customer", "c000000000000")[0] == 1
+
+
+async def test_a_cancellation_can_be_withdrawn_until_it_takes_effect(
+    subs: Subscriptions, customer: Customer, clock: MovableClock
+) -> None:
+    """Issue 11: a customer who cancelled could not change their mind."""
+    subscription = await subs.subscribe(customer.id, "server-m", stripe_checkout=False)
+    clock.now = at(2027, 2, 10)
+    await subs.cancel(subscription.id)
+
+    kept = await subs.keep(subscription.id)
+
+    assert (kept.cancel_at, kept.state) == (None, "active")
+    _, withdrawal = await outbox(subs.ctx, "subscription.update")
+    assert withdrawal.idempotency_key == f"subscription.update:{subscription.id}:2"
+    assert withdrawal.payload["cancel_at"] is None  # Stripe's cancel_at is cleared
+    with pytest.raises(InvalidTransition, match="no cancellation waiting"):
+        await subs.keep(subscription.id)
+    await subs.cancel(subscription.id)
+    clock.now = at(2027, 3, 1, 1)  # it took effect
+    with pytest.raises(InvalidTransition, match="no cancellation waiting"):
+        await subs.keep(subscription.id)
+
+
+async def test_a_cancellation_that_charged_for_leaving_early_is_not_withdrawn_silently(
+    subs: Subscriptions, customer: Customer, clock: MovableClock
+) -> None:
+    business = await subs.subscribe(customer.id, "app-business", stripe_checkout=False)
+    clock.now = at(2027, 1, 10, 12)
+    cancelled = await subs.cancel(business.id)
+    assert cancelled.cancel_at is not None
+
+    with pytest.raises(InvalidTransition, match="already charged: contact support"):
+        await subs.keep(business.id)

@@ -106,6 +106,9 @@ CUSTOMER_ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/subscriptions/{subscription_id:str}/cancel"): Case(
         path=lambda w: {"subscription_id": w.to_cancel}
     ),
+    ("POST", "/subscriptions/{subscription_id:str}/keep"): Case(
+        path=lambda w: {"subscription_id": w.to_cancel}
+    ),
     ("POST", "/support/entries/{entry_id:str}/approve"): Case(
         path=lambda w: {"entry_id": w.to_approve}
     ),

@@ -362,6 +362,17 @@ def test_cancelling_an_end_of_term_plan_ends_with_the_commitment(portal: Portal)
     portal.post(f"/subscriptions/{held.id}/cancel")
     assert f"{subscription(portal, held.id).cancel_at:%Y-%m-%d}" == "2027-11-22"
 
+    # Issue 11: until it takes effect, the customer can change their mind.
+    row = table_row(portal.get("/dashboard").text, "End-user Support Flat Rate")
+    assert f'action="/subscriptions/{held.id}/keep"' in row
+    assert "ends 2027-11-22" in row
+    kept = portal.post(f"/subscriptions/{held.id}/keep")
+    assert kept.status_code == 303
+    assert subscription(portal, held.id).cancel_at is None
+    board = portal.get("/dashboard").text
+    assert "the cancellation is withdrawn" in board
+    assert f'action="/subscriptions/{held.id}/keep"' not in board
+
 
 def test_without_a_commitment_it_ends_at_the_period_end(portal: Portal) -> None:
     ann = new_customer(portal, "ann@example.com")

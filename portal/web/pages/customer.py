@@ -21,6 +21,7 @@ from portal.web.pages.customer_subscriptions import (
     cancel_submit,
     change_plan_form,
     change_plan_submit,
+    keep_submit,
 )
 from portal.web.pages.customer_support import approve_entry, invoice_page, reject_entry
 from portal.web.rendering import page
@@ -79,6 +80,7 @@ customer_router = Router(
         change_plan_submit,
         cancel_form,
         cancel_submit,
+        keep_submit,
         approve_entry,
         reject_entry,
         invoice_page,

@@ -9,6 +9,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
+from billing.errors import InvalidTransition
 from billing.subscriptions import Subscriptions
 from portal.customer_views.dashboard import SubscriptionRow, subscription_row
 from portal.customer_views.terms import cancel_preview, downgrade_date, plan_choices
@@ -102,4 +103,19 @@ async def cancel_submit(
             f"{row.plan_name} is cancelled: it ends on {cancelled.cancel_at:%Y-%m-%d}, "
             "and until then everything keeps running.",
         )
+    return see_other("/dashboard")
+
+
+@post("/subscriptions/{subscription_id:str}/keep")
+async def keep_submit(
+    request: Request[Any, Any, Any], services: ServicesDep, subscription_id: FromPath[str]
+) -> Redirect:
+    """Withdraw a cancellation that has not taken effect yet."""
+    row = await _row(services, request, subscription_id)
+    try:
+        await Subscriptions(services.billing).keep(row.subscription.id)
+    except InvalidTransition as refused:
+        flash(request, str(refused), "error")
+    else:
+        flash(request, f"{row.plan_name} continues: the cancellation is withdrawn.")
     return see_other("/dashboard")
