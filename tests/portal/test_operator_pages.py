@@ -534,3 +534,31 @@ def test_a_rollout_succeeds_with_the_worker_in_the_web_process(quick_start: Port
             continue
         assert (run.outcome, run.done, run.failed) == ("succeeded", [instance.id], []), run
         assert instance_of(portal, instance.id).image_version == version
+
+
+def test_an_instance_has_its_own_operator_page_with_logs_restart_and_update(
+    portal: Portal,
+) -> None:
+    """Issue 11: instance ids led nowhere; logs, a restart and a single-instance update
+    were only on the command line."""
+    held, instance = hosted(portal)
+    portal.staff("ops@example.com")
+
+    customer_page = portal.get(f"/ops/customers/{held.customer_id}").text
+    assert f'href="/ops/instances/{instance.id}"' in customer_page
+    shown = portal.get(f"/ops/instances/{instance.id}")
+    assert shown.status_code == 200
+    assert "dockyard-demo:1" in shown.text
+    assert "Recent output" in shown.text
+    assert '<pre class="logs">' in shown.text  # the application's own output
+
+    restarted = portal.post(f"/ops/instances/{instance.id}/restart")
+    assert restarted.status_code == 303
+    assert "restarted" in portal.get(f"/ops/instances/{instance.id}").text
+
+    updated = portal.post(f"/ops/instances/{instance.id}/update", {"version": "2"})
+    assert updated.status_code == 303
+    assert instance_of(portal, instance.id).image_version == "2"
+    page = portal.get(f"/ops/instances/{instance.id}").text
+    assert "update succeeded" in page
+    assert portal.get("/ops/instances/inosuch").status_code == 404

@@ -23,6 +23,7 @@ from portal.web.pages.operator_customers import (
     sign_out_everywhere,
     suspend,
 )
+from portal.web.pages.operator_instances import instance_page, restart_instance, update_instance
 from portal.web.pages.operator_outbox import outbox_page, retry_message
 from portal.web.pages.operator_rollouts import (
     rollout_page,
@@ -51,6 +52,9 @@ operator_router = Router(
         suspend,
         resume,
         sign_out_everywhere,
+        instance_page,
+        restart_instance,
+        update_instance,
         outbox_page,
         retry_message,
         catalog_page,
