@@ -25,7 +25,7 @@ from portal.accounts.service import Accounts
 from portal.accounts.session_store import DatabaseSessionStore
 from portal.mail import make_mailer
 from portal.runtime import Runtime
-from portal.web.api import api_router
+from portal.web.api import api_router, declare_closed_bodies
 from portal.web.api_auth import declare_bearer_scheme
 from portal.web.errors import exception_handlers
 from portal.web.health import health_router
@@ -39,6 +39,7 @@ from portal.web.pages.public import public_router
 from portal.web.rollout_state import keep_rollouts
 from portal.web.security import (
     SESSION_LIFETIME,
+    allow_lists_every_method,
     csrf_config,
     every_response_gets,
     refuse_nul,
@@ -101,6 +102,7 @@ def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litest
     return Litestar(
         route_handlers=handlers,
         lifespan=[services],
+        on_startup=[declare_closed_bodies],
         stores={"sessions": web_sessions},
         on_app_init=[auth.on_app_init, declare_bearer_scheme, keep_rollouts],
         plugins=[MetricsPlugin()],
@@ -110,7 +112,8 @@ def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litest
         # On every response, error pages too: once, here.
         before_request=refuse_nul,
         before_send=[
-            every_response_gets(security_headers(settings.web, settings.stripe.checkout_origin))
+            every_response_gets(security_headers(settings.web, settings.stripe.checkout_origin)),
+            allow_lists_every_method,
         ],
         exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(

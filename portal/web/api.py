@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Router
+import msgspec
+from litestar import Litestar, Request, Router
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.base import DefineMiddleware
+from litestar.openapi.datastructures import ResponseSpec
 
 from portal.web.api_auth import API_SECURITY, BearerTokenMiddleware, api_readers, unauthorized
 from portal.web.api_customers import (
@@ -32,7 +34,7 @@ from portal.web.api_operations import (
     retry_outbox,
     start_rollout_api,
 )
-from portal.web.api_schemas import strict_body
+from portal.web.api_schemas import In, strict_body
 from portal.web.rollout_state import provide_rollouts
 from portal.web.security import refuse_nul
 from portal.web.services import provide_services
@@ -43,6 +45,46 @@ async def api_checks(request: Request[Any, Any, Any]) -> None:
     await refuse_nul(request)
     await strict_body(request)
 
+
+class ErrorOut(msgspec.Struct):
+    """Every error answer's body."""
+
+    status_code: int
+    detail: str
+
+
+def _error(what: str) -> ResponseSpec:
+    return ResponseSpec(data_container=ErrorOut, description=what, generate_examples=False)
+
+
+# What any operation may answer besides its success: documented on every one, so the
+# document lists every status the API really gives (schemathesis checks that it does).
+API_ERRORS: dict[int, ResponseSpec] = {
+    400: _error("The request is malformed: the detail names the field"),
+    401: _error("No token, or an unknown or revoked one"),
+    403: _error("A finance token may only read"),
+    404: _error("No such object"),
+    405: _error("The path exists, not with this method: Allow lists those it has"),
+    409: _error("The object is not in a state that allows this (e.g. a rollout running)"),
+    503: _error("The container engine or Stripe cannot be reached right now"),
+}
+_API_HANDLERS = [
+    list_customers,
+    get_customer,
+    get_subscription,
+    suspend_subscription_api,
+    resume_subscription_api,
+    log_support_api,
+    list_outbox,
+    retry_outbox,
+    start_rollout_api,
+    list_rollouts,
+    get_rollout,
+    get_catalog,
+    reload_catalog_api,
+]
+for _handler in _API_HANDLERS:
+    _handler.responses = {**API_ERRORS, **(_handler.responses or {})}
 
 api_router = Router(
     path="/api/v1",
@@ -74,3 +116,22 @@ api_router = Router(
     security=API_SECURITY,
     tags=["operators"],
 )
+
+
+def declare_closed_bodies(app: Litestar) -> None:
+    """on_startup hook: request bodies refuse fields they do not know (``In`` structs
+    forbid them), so the document says ``additionalProperties: false`` for each; litestar
+    does not derive that from msgspec's ``forbid_unknown_fields``."""
+    components = app.openapi_schema.components
+    closed = {cls.__name__ for cls in _subclasses(In)}
+    for name, schema in (components.schemas or {}).items():
+        if name.rsplit(".", 1)[-1].split("_")[-1] in closed or name in closed:
+            schema.additional_properties = False
+
+
+def _subclasses(cls: type) -> list[type]:
+    found: list[type] = []
+    sub: type
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_409_CONFLICT
 
 from billing.models import OutboxState
 from billing.outbox.admin import outbox_messages, retry_dead
-from portal.operator_actions import RolloutRequest, reload_catalog, start_rollout
+from portal.operator_actions import InvalidRollout, RolloutRequest, reload_catalog, start_rollout
 from portal.operator_views import catalog_view
 from portal.web.api_auth import api_writers
 from portal.web.api_schemas_operations import (
@@ -74,14 +74,19 @@ async def start_rollout_api(
     rollouts: RolloutsDep,
     data: JSONBody[RolloutIn],
 ) -> RolloutOut:
-    run = await start_rollout(
-        rollouts,
-        services.provisioner,
-        services.catalogs.current(),
-        services.billing.clock,
-        RolloutRequest(data.plan_id, data.version, data.ignore_window, data.parallel),
-        viewer_of(request).email,
-    )
+    try:
+        run = await start_rollout(
+            rollouts,
+            services.provisioner,
+            services.catalogs.current(),
+            services.billing.clock,
+            RolloutRequest(data.plan_id, data.version, data.ignore_window, data.parallel),
+            viewer_of(request).email,
+        )
+    except InvalidRollout as invalid:
+        if set(invalid.problems) == {"plan_id"}:  # a well-formed id naming no such plan
+            raise NotFoundException(invalid.problems["plan_id"]) from None
+        raise
     return RolloutOut.of(run)
 
 

@@ -23,6 +23,10 @@ from portal.operator_actions import REASON_LIMIT, SuspensionChange
 from portal.operator_views import plan_name
 from provisioner.models import Instance
 
+# Text without a NUL character (PostgreSQL's text cannot hold one): a documented pattern,
+# so clients and fuzzers know it, and In.__post_init__ says which field.
+NO_NUL = "^[^\\x00]*$"
+
 
 class In(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A request body: unknown fields are refused, so a typo is not silently ignored."""
@@ -142,7 +146,7 @@ class CustomerDetailOut(Out):
 
 
 class SuspendIn(In):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=REASON_LIMIT)]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=REASON_LIMIT, pattern=NO_NUL)]
 
 
 class SuspensionOut(Out):
@@ -164,7 +168,7 @@ class SuspensionOut(Out):
 
 class SupportEntryIn(In):
     minutes: Annotated[int, msgspec.Meta(ge=1, le=24 * 60)]
-    note: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=NO_NUL)]
     category: EntryCategory = EntryCategory.SUPPORT
     worked_at: datetime | None = None  # default: now; with a timezone, not in the future
     extra_work: bool = False  # flat-rate plans: agreed extra work, billed on top
@@ -218,8 +222,15 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
     if not issubclass(field.annotation, In):
         return
     try:
-        msgspec.json.decode(await request.body(), type=field.annotation, strict=True)
-    except msgspec.ValidationError as error:
-        raise ValidationException(f"the request body was malformed: {error}") from None
+        body = msgspec.json.decode(await request.body())
     except msgspec.DecodeError:
         return  # not JSON: litestar's own decoding answers that
+    if isinstance(body, dict):
+        # JSON Schema's integer includes 5.0 (a number without a fraction): so do we.
+        body = {
+            k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in body.items()
+        }
+    try:
+        msgspec.convert(body, type=field.annotation, strict=True)
+    except msgspec.ValidationError as error:
+        raise ValidationException(f"the request body was malformed: {error}") from None

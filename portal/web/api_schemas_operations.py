@@ -13,7 +13,7 @@ from plans import ApplicationHostingPlan, Plan, ServerHostingPlan
 from portal.catalog_holder import ReloadFailure
 from portal.operator_views import CatalogView
 from portal.rollouts import MAX_PARALLEL, RolloutRun
-from portal.web.api_schemas import In, Out
+from portal.web.api_schemas import NO_NUL, In, Out
 
 # -- the outbox -----------------------------------------------------------------------
 
@@ -50,8 +50,12 @@ class OutboxMessageOut(Out):
 
 
 class RolloutIn(In):
-    plan_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    version: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    plan_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NO_NUL)]
+    # An image tag, as portal.rollouts checks it (documented, so clients see it too).
+    version: Annotated[
+        str,
+        msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),
+    ]
     ignore_window: bool = False  # roll now instead of in each instance's maintenance window
     parallel: Annotated[int, msgspec.Meta(ge=1, le=MAX_PARALLEL)] = 1
 

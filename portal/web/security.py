@@ -22,7 +22,7 @@ from litestar import Request
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import ResponseHeader
-from litestar.exceptions import ClientException
+from litestar.exceptions import NotFoundException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
@@ -210,7 +210,27 @@ def every_response_gets(
 
 
 async def refuse_nul(request: Request[Any, Any, Any]) -> None:
-    """A NUL character in the path or the query is nothing a page or the API can mean,
-    and PostgreSQL refuses it in text (a 500 from a search or an id): 400 here."""
+    """A NUL character in the path or the query names nothing here (no id, no name holds
+    one), and PostgreSQL refuses it in text (a 500 from a search or an id): 404 here."""
     if "\x00" in request.url.path or any("\x00" in v for v in request.query_params.values()):
-        raise ClientException("a NUL character in the address: nothing here has one")
+        raise NotFoundException("a NUL character in the address: nothing here has one")
+
+
+async def allow_lists_every_method(message: Message, scope: Scope) -> None:
+    """A ``before_send`` hook: an ``OPTIONS`` answer's ``Allow`` names every method of the
+    path. litestar builds its OPTIONS answer from the first handler registered on a path
+    (``POST /api/v1/rollouts`` answered ``Allow: OPTIONS, POST``, its GET left out)."""
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    template = scope.get("path_template")
+    app = scope.get("app")
+    if not isinstance(template, str) or app is None:
+        return
+    methods: set[str] = set()
+    for route in app.routes:
+        if route.path == template:
+            methods |= set(getattr(route, "methods", ()))
+    if not methods:
+        return
+    kept = [(n, v) for n, v in message.get("headers", []) if bytes(n).lower() != b"allow"]
+    message["headers"] = [*kept, (b"allow", ", ".join(sorted(methods)).encode())]
