@@ -265,12 +265,20 @@ async def restamp(
     return Request(frozen.op, params, frozen.object_id, f"{message.key()}:billed-in:{period}")
 
 
+def _item_period(text: str, what: str) -> tuple[Period, dict[str, int]]:
+    """An item's service month, and Stripe's ``period`` for it: as a subscription line
+    shows its cycle (without it Stripe dates the line when the item arrives, maybe in the
+    next month)."""
+    try:
+        period = Period.parse(text)
+    except InvalidPeriod as error:
+        raise StripeFailure(f"{what}: {error}", permanent=True) from error
+    return period, {"start": int(period.start.timestamp()), "end": int(period.end.timestamp())}
+
+
 async def _invoice_item(repo: OutboxRepository, message: InvoiceItem) -> Request:
     customer = await _stripe_customer(repo, message.customer_id)
-    try:
-        period = Period.parse(message.period)
-    except InvalidPeriod as error:
-        raise StripeFailure(f"invoice item: {error}", permanent=True) from error
+    period, span = _item_period(message.period, "invoice item")
     return Request(
         "invoice_items.create",
         {
@@ -278,9 +286,7 @@ async def _invoice_item(repo: OutboxRepository, message: InvoiceItem) -> Request
             "amount": message.amount_minor,
             "currency": message.currency.lower(),
             "description": message.description,
-            # The service month, as a subscription line shows its cycle: without it Stripe
-            # dates the line when the item arrives, maybe in the next month.
-            "period": {"start": int(period.start.timestamp()), "end": int(period.end.timestamp())},
+            "period": span,
             "metadata": {
                 "dockyard_customer_id": message.customer_id,
                 "dockyard_entry_id": message.entry_id,
@@ -292,10 +298,7 @@ async def _invoice_item(repo: OutboxRepository, message: InvoiceItem) -> Request
 
 async def _usage_item(repo: OutboxRepository, message: UsageItem) -> Request:
     customer = await _stripe_customer(repo, message.customer_id)
-    try:
-        period = Period.parse(message.period)
-    except InvalidPeriod as error:
-        raise StripeFailure(f"usage item: {error}", permanent=True) from error
+    period, span = _item_period(message.period, "usage item")
     return Request(
         "invoice_items.create",
         {
@@ -306,7 +309,7 @@ async def _usage_item(repo: OutboxRepository, message: UsageItem) -> Request:
             "unit_amount_decimal": message.increment_price,
             "currency": message.currency.lower(),
             "description": message.description,
-            "period": {"start": int(period.start.timestamp()), "end": int(period.end.timestamp())},
+            "period": span,
             "metadata": {
                 "dockyard_customer_id": message.customer_id,
                 "dockyard_subscription_id": message.subscription_id,

@@ -31,9 +31,9 @@ from plans.model import (
 )
 from portal.customer_views.hours import Chart, HoursFigures, chart, figures
 from portal.customer_views.instance_words import (
-    SETTLED,
     CustomerEvent,
     customer_events,
+    settled,
     status_words,
 )
 from provisioner.errors import EngineUnavailable
@@ -60,8 +60,7 @@ class InstanceCard:
 
     @property
     def settled(self) -> bool:
-        instance = self.view.instance
-        return (instance.desired_state, instance.state) in SETTLED
+        return settled(self.view.instance)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from plans import Catalog, Plan
 from portal.customer_views.dashboard import plan_of
 from portal.customer_views.instance_words import (
-    SETTLED,
     CustomerEvent,
     customer_events,
+    settled,
     status_words,
 )
 from provisioner.errors import ProvisioningError
@@ -17,11 +17,6 @@ from provisioner.models import Instance, InstanceState
 from provisioner.service import InstanceView, Provisioner
 
 LOG_LINES = 40
-
-
-def settled(instance: Instance) -> bool:
-    """Whether the instance reached its desired state (so the page may stop refreshing)."""
-    return (instance.desired_state, instance.state) in SETTLED
 
 
 @dataclass(frozen=True, slots=True)

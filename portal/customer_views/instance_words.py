@@ -98,3 +98,8 @@ def status_words(instance: Instance) -> str | None:
     if instance.update_status == UpdateStatus.FAILED.value:
         return "The last update could not be applied; the version you had keeps running."
     return None
+
+
+def settled(instance: Instance) -> bool:
+    """Whether the instance reached its desired state (so a page may stop refreshing)."""
+    return (instance.desired_state, instance.state) in SETTLED

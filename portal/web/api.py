@@ -88,21 +88,7 @@ for _handler in _API_HANDLERS:
 
 api_router = Router(
     path="/api/v1",
-    route_handlers=[
-        list_customers,
-        get_customer,
-        get_subscription,
-        suspend_subscription_api,
-        resume_subscription_api,
-        log_support_api,
-        list_outbox,
-        retry_outbox,
-        start_rollout_api,
-        list_rollouts,
-        get_rollout,
-        get_catalog,
-        reload_catalog_api,
-    ],
+    route_handlers=_API_HANDLERS,
     dependencies={
         "services": Provide(provide_services),
         "rollouts": Provide(provide_rollouts),
