@@ -8,6 +8,11 @@ reach another's. Both are found by name and carry Dockyard's labels.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import docker.errors
@@ -27,13 +32,19 @@ def ensure_network(api: Any, customer_ref: str, *, driver: str, **options: Any) 
 
     Docker no longer refuses a second network of the same name (``CheckDuplicate`` is
     ignored from API 1.44 on), so two workers creating it at once (the web process and
-    the worker beside it) make two, and a name that names two attaches to neither. Every
-    caller therefore settles on the oldest of them, by id, and removes the others.
+    the worker beside it) make two, and a name that names two attaches to neither. So
+    creating it is serialised on this host (`_held`); a duplicate made anyway (a worker
+    on another host using the same engine) is settled on the oldest, others removed.
 
     Raises BackendError if the network exists with another driver (the other backend's,
     on an engine where both were used).
     """
     name = network_name(customer_ref)
+    with _held(api, name):
+        return _ensure(api, customer_ref, name, driver, options)
+
+
+def _ensure(api: Any, customer_ref: str, name: str, driver: str, options: Json) -> str:
     found = _named(api, name)
     if not found:
         try:
@@ -69,6 +80,27 @@ def ensure_network(api: Any, customer_ref: str, *, driver: str, **options: Any) 
     return network_id
 
 
+@contextlib.contextmanager
+def _held(api: Any, name: str) -> Iterator[None]:
+    """One creator or remover of this engine's network ``name`` at a time on this host.
+
+    Settling duplicates afterwards is not enough: a racer that lists before the other's
+    network is visible keeps its own and attaches to it, and the other, finding its own
+    older, keeps that; both stay in use. An advisory file lock (``flock``, per open file,
+    so it also holds between threads) makes the second racer find the first's network.
+    """
+    engine = str(getattr(api, "base_url", ""))
+    key = hashlib.sha256(f"{engine}\0{name}".encode()).hexdigest()[:32]
+    folder = Path(tempfile.gettempdir()) / "dockyard-network-locks"
+    folder.mkdir(exist_ok=True)
+    with (folder / f"{key}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _named(api: Any, name: str) -> list[Json]:
     """The networks called exactly ``name`` (the engine's filter matches parts), oldest
     first."""
@@ -92,8 +124,14 @@ def _created(network: Json) -> str:
 
 def remove_network(api: Any, customer_ref: str) -> None:
     """Remove the customer's network unless something still uses it; gone is fine."""
+    name = network_name(customer_ref)
+    with _held(api, name):
+        _remove(api, name)
+
+
+def _remove(api: Any, name: str) -> None:
     try:
-        found: Json = api.inspect_network(network_name(customer_ref))
+        found: Json = api.inspect_network(name)
     except docker.errors.NotFound:
         return
     if found.get("Containers"):
