@@ -78,7 +78,11 @@ class Instance(Base):
 
     revision: Mapped[int] = mapped_column(Integer, default=1)
     workload_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    # Where it is reachable while running (None otherwise), as the engine reports it.
     host_port: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Its own port on the host, kept across resume and update so the address never
+    # moves; given at creation, released at termination. None: the engine picks one.
+    address_port: Mapped[int | None] = mapped_column(Integer, default=None, unique=True)
     health: Mapped[str] = mapped_column(String(16), default="none")
 
     update_status: Mapped[str | None] = mapped_column(_enum(UpdateStatus), default=None)

@@ -20,6 +20,7 @@ from provisioner.context import ProvisionerContext
 from provisioner.drift import Action, current_and_stale, decide
 from provisioner.errors import BackendError, ProvisioningError
 from provisioner.models import DesiredState, Instance, InstanceState
+from provisioner.readiness import confirmed
 from provisioner.repository import InstanceRepository
 from provisioner.specs import hosting_plan, workload_spec
 
@@ -92,9 +93,11 @@ class Reconciler:
                 if instance.state == InstanceState.FAILED and not due and not force:
                     report.waiting += 1
                     return
-                if workloads is None:
-                    every = await self.ctx.engine(self.ctx.backend.list_workloads)
-                    workloads = [w for w in every if w.instance_id == instance_id]
+                listed = workloads is not None
+                if workloads is None or (listed and self._would_create(instance, workloads)):
+                    # The pass's listing was taken before this lease: another worker may
+                    # have created or started it since. Look again before doing so twice.
+                    workloads = await self._workloads_of(instance_id)
                 await self._act(repo, instance, workloads, now, report)
             except ProvisioningError as error:
                 self._failed(repo, instance, error, now)
@@ -103,6 +106,17 @@ class Reconciler:
                 instance.lease_owner = None
                 instance.lease_until = None
                 await session.commit()
+
+    async def _workloads_of(self, instance_id: str) -> list[Workload]:
+        every = await self.ctx.engine(self.ctx.backend.list_workloads)
+        return [workload for workload in every if workload.instance_id == instance_id]
+
+    @staticmethod
+    def _would_create(instance: Instance, workloads: list[Workload]) -> bool:
+        """Whether the listing says to create or start it (rare: one more listing then)."""
+        current, _ = current_and_stale(workloads, instance.revision)
+        action = decide(DesiredState(instance.desired_state), current)
+        return action in (Action.CREATE, Action.START)
 
     async def _claim(self, instance_id: str, now: datetime) -> bool:
         ttl = timedelta(seconds=self.ctx.settings.health_timeout_seconds + 60)
@@ -150,8 +164,13 @@ class Reconciler:
             current = None
         if desired is DesiredState.ABSENT:
             await self._terminated(repo, instance, now, report)
-        else:
-            self._observe(repo, instance, current, desired, now)
+            return
+        if current is not None and current.health is Health.STARTING:
+            plan = hosting_plan(self.ctx.catalog().get(instance.plan_id, instance.plan_version))
+            spec = workload_spec(instance, plan, self.ctx.settings)
+            address = self.ctx.settings.publish_address
+            current = await confirmed(current, spec.health_path, address, instance.address_port)
+        self._observe(repo, instance, current, desired, now)
 
     def _observe(
         self,
@@ -202,6 +221,7 @@ class Reconciler:
             instance.purge_after = instance.terminated_at + keep
             instance.workload_id = None
             instance.host_port = None
+            instance.address_port = None  # free for another instance
             repo.record(
                 instance,
                 "terminated",

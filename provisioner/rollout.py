@@ -1,16 +1,22 @@
 """Health-gated replacement: updates and plan changes that cannot be applied live.
 
-The next revision starts beside the current one; only when it passes its health check
-does the instance point at it (address, routing) and the old one go. If it fails, the
-old revision never stopped serving: the new one is removed, the update is marked failed
-with the reason, and the image stays on the engine for a manual roll back.
+The next revision starts beside the current one, at a free port; only when
+it passes its health check does it take over. If it fails, the old revision never
+stopped serving: the new one is removed, the update is marked failed with the reason, and
+the image stays on the engine for a manual roll back.
+
+Taking over: an instance's address is its own host port, which one revision at a time
+can publish. So the tried revision goes, the old one stops, and the new revision starts
+at the instance's port; should it not serve there, the old one starts again. The address
+never changes; it is unreachable for the moment the swap takes (the reverse proxy will
+close that gap).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from plans import ApplicationHostingPlan, ServerHostingPlan
@@ -18,6 +24,8 @@ from provisioner.backends.base import Health, RunState, Workload, WorkloadSpec
 from provisioner.context import ProvisionerContext
 from provisioner.errors import BackendError, InvalidTransition
 from provisioner.models import DesiredState, Instance, InstanceState, UpdateStatus
+from provisioner.ports import trial_port
+from provisioner.readiness import confirmed
 from provisioner.repository import InstanceRepository
 from provisioner.specs import apply_resources, hosting_plan, image_of, workload_spec
 
@@ -89,7 +97,10 @@ class Rollout:
             instance.update_status = UpdateStatus.ROLLING.value
             instance.update_detail = f"{old_version} -> {target_version}"
             repo.record(instance, "update_started", f"rolling {spec.image}", now, actor)
-        new, failure = await self._start_and_wait(spec)
+        trial = replace(spec, host_port=trial_port(ctx.settings.publish_address))
+        new, failure = await self._start_and_wait(trial)
+        if failure is None and new is not None and spec.host_port is not None:
+            new, failure = await self._take_over(old_workload, new, spec)
         async with ctx.sessions() as session:
             repo = InstanceRepository(session)
             instance = await repo.get(instance_id)
@@ -143,6 +154,29 @@ class Rollout:
                     return
             await asyncio.sleep(POLL_SECONDS)
 
+    async def _take_over(
+        self, old_id: str, tried: Workload, spec: WorkloadSpec
+    ) -> tuple[Workload | None, str | None]:
+        """Move the instance's own port from the old revision to the tried one (see the
+        module's docstring); on failure the old revision serves again."""
+        ctx = self.ctx
+        try:
+            await ctx.engine(ctx.backend.remove, tried.id)
+            await ctx.engine(ctx.backend.stop, old_id)
+        except BackendError as error:
+            failure = f"passed its health check, but the switch failed: {error.reason}"
+        else:
+            new, failure_here = await self._start_and_wait(spec)
+            if failure_here is None:
+                return new, None
+            failure = f"passed its health check, then {failure_here} at its own port"
+            if new is not None:
+                with contextlib.suppress(BackendError):
+                    await ctx.engine(ctx.backend.remove, new.id)
+        with contextlib.suppress(BackendError):  # the reconciler starts it otherwise
+            await ctx.engine(ctx.backend.start, old_id)
+        return None, failure
+
     async def _start_and_wait(self, spec: WorkloadSpec) -> tuple[Workload | None, str | None]:
         ctx = self.ctx
         try:
@@ -154,6 +188,8 @@ class Rollout:
             seen = await ctx.engine(ctx.backend.inspect, workload.id)
             if seen is None:
                 return None, "disappeared while starting"
+            address = ctx.settings.publish_address
+            seen = await confirmed(seen, spec.health_path, address, spec.host_port)
             if seen.serving:
                 return seen, None
             if seen.state is RunState.FAILED or seen.health is Health.UNHEALTHY:
@@ -228,6 +264,11 @@ def _staged(
     instance: Instance, plan: ApplicationHostingPlan | ServerHostingPlan, version: str
 ) -> Instance:
     """A detached copy carrying the target values, to build the next revision's spec."""
-    copy = Instance(id=instance.id, customer_ref=instance.customer_ref, revision=instance.revision)
+    copy = Instance(
+        id=instance.id,
+        customer_ref=instance.customer_ref,
+        revision=instance.revision,
+        address_port=instance.address_port,
+    )
     _retarget(copy, plan, version)
     return copy

@@ -24,6 +24,7 @@ from provisioner.models import (
     SuspensionReason,
     UpdateStatus,
 )
+from provisioner.ports import free_port
 from provisioner.reconciler import Reconciler
 from provisioner.repository import InstanceRepository
 from provisioner.rollout import FleetReport, Rollout, UpdateOutcome
@@ -34,6 +35,8 @@ from provisioner.specs import (
     new_instance_id,
     workload_spec,
 )
+
+PORT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,16 +102,23 @@ class Provisioner:
             updated_at=now,
         )
         apply_resources(instance, plan.resources)
-        try:
-            async with self.ctx.sessions() as session, session.begin():
-                repo = InstanceRepository(session)
-                repo.add(instance)
-                await session.flush()
-                repo.record(instance, "created", f"{plan.name} ({image}:{version})", now, actor)
-        except IntegrityError:
-            if instance_id is None:
-                raise
-            return await self.get(instance_id)  # another worker made it a moment ago
+        for attempt in range(PORT_ATTEMPTS):
+            try:
+                async with self.ctx.sessions() as session, session.begin():
+                    repo = InstanceRepository(session)
+                    instance.address_port = await free_port(session, self.ctx.settings)
+                    repo.add(instance)
+                    await session.flush()
+                    repo.record(instance, "created", f"{plan.name} ({image}:{version})", now, actor)
+                break
+            except IntegrityError:
+                if instance_id is not None:
+                    with contextlib.suppress(UnknownInstance):
+                        return await self.get(instance_id)  # another worker made it just now
+                if attempt == PORT_ATTEMPTS - 1:
+                    raise
+                # Another worker took the same port at the same moment: choose again.
+                instance = _copy_unsaved(instance)
         await self.reconciler.converge(instance.id)
         return await self.get(instance.id)
 
@@ -293,3 +303,9 @@ class Provisioner:
         if instance.desired_state == DesiredState.ABSENT.value:
             raise InvalidTransition(f"instance {instance_id} is terminated")
         return instance
+
+
+def _copy_unsaved(instance: Instance) -> Instance:
+    """The same new instance, detached from the session whose insert failed."""
+    columns = Instance.__table__.columns.keys()
+    return Instance(**{name: getattr(instance, name) for name in columns})

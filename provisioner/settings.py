@@ -21,6 +21,9 @@ class ProvisionerSettings:
     docker_url: str | None = None  # None: DOCKER_HOST or the local socket
     base_domain: str = DEFAULT_BASE_DOMAIN  # instances answer at <instance>.<base domain>
     publish_address: str = "127.0.0.1"  # where each instance's direct-access port is published
+    # Each instance's own host port comes from here: below Linux's ephemeral range
+    # (32768-60999), so a port the engine or a client picks never takes one.
+    port_range: tuple[int, int] = (20000, 29999)
     health_timeout_seconds: float = 60.0
     # How often each workload's health check runs. Each check starts a process in the
     # container, so hundreds of instances at 1 s cost real CPU; updates wait at least this.
@@ -42,6 +45,7 @@ class ProvisionerSettings:
             docker_url=environ.get("DOCKYARD_DOCKER_URL") or None,
             base_domain=environ.get("DOCKYARD_BASE_DOMAIN", DEFAULT_BASE_DOMAIN),
             publish_address=environ.get("DOCKYARD_PUBLISH_ADDRESS", "127.0.0.1"),
+            port_range=_port_range(environ.get("DOCKYARD_PORT_RANGE", "20000-29999")),
             health_timeout_seconds=_number(environ, "DOCKYARD_HEALTH_TIMEOUT_SECONDS", 60),
             health_interval_seconds=_number(environ, "DOCKYARD_HEALTH_INTERVAL_SECONDS", 10),
             volume_retention_days=int(_number(environ, "DOCKYARD_VOLUME_RETENTION_DAYS", 30)),
@@ -60,3 +64,15 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise ValueError(f"{name}={raw!r}: must not be negative")
     return value
+
+
+def _port_range(raw: str) -> tuple[int, int]:
+    first, dash, last = raw.partition("-")
+    if dash and first.strip().isdecimal() and last.strip().isdecimal():
+        low, high = int(first), int(last)
+        if 1024 <= low <= high <= 65535:
+            return low, high
+    raise ValueError(
+        f"DOCKYARD_PORT_RANGE={raw!r}: expected two ports from 1024 to 65535, "
+        "the lower first, as in 20000-29999"
+    )

@@ -71,4 +71,5 @@ def workload_spec(
         volumes=volumes,
         hostname=f"{instance.id}.{settings.base_domain}",
         plan=f"{instance.plan_id}@{instance.plan_version}",
+        host_port=instance.address_port,
     )

@@ -56,7 +56,7 @@ class WorkloadSpec:
     customer_ref: str
     revision: int
     image: str  # full reference, e.g. "dockyard-demo:2"
-    port: int  # container port; published on 127.0.0.1 at a port the engine picks
+    port: int  # container port, published on the host at ``host_port``
     health_path: str | None  # HTTP path probed inside the container; None: no check
     cpu_millis: int
     memory_mb: int
@@ -66,6 +66,9 @@ class WorkloadSpec:
     hostname: str = ""  # <instance>.<base domain>, for the reverse proxy's routing labels
     plan: str = ""  # "<plan id>@<version>", a label for operators
     extra_labels: tuple[tuple[str, str], ...] = field(default=())
+    # The instance's own host port, the same at every start (its address); None: one
+    # the engine picks (a revision under test beside the one serving, before it takes over).
+    host_port: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ bridge networks apart, so customers cannot reach each other), CPU, memory (no sw
 process limits, every capability dropped, ``no-new-privileges``, an init process as PID 1
 (busybox and many servers ignore SIGTERM as PID 1), named volumes only (never a bind
 mount, so never the Docker socket), and the port published on
-``settings.publish_address`` at a port the engine picks, read back after every start.
+``settings.publish_address`` at the instance's own host port (``spec.host_port``), or
+at one the engine picks for a revision being tried beside the serving one.
 
 Restarts belong to the reconciler, not to an engine restart policy: it backs off and
 records each failure, where a restart policy would hide a crash loop from it.
@@ -40,6 +41,7 @@ from provisioner.backends.engine_terms import (
     healthcheck,
     memory_bytes,
     nano_cpus,
+    published,
     volume_labels,
     volume_name,
     workload_labels,
@@ -208,7 +210,7 @@ class DockerBackend:
             cap_add=capabilities or None,
             security_opt=["no-new-privileges"],
             init=True,
-            port_bindings={spec.port: (self._settings.publish_address,)},
+            port_bindings={spec.port: published(self._settings.publish_address, spec.host_port)},
             mounts=[self._mount(spec, volume) for volume in spec.volumes],
             log_config=LOG_CONFIG,
         )

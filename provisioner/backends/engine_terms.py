@@ -161,3 +161,10 @@ def engine_moment(value: str) -> datetime:
     base, fraction, zone = match.groups()
     micro = (fraction or "0")[:6].ljust(6, "0")
     return datetime.fromisoformat(f"{base}.{micro}{'+00:00' if zone == 'Z' else zone}")
+
+
+def published(address: str, host_port: int | None) -> tuple[str] | tuple[str, int]:
+    """Docker's port binding: the instance's own host port, or one the engine picks.
+
+    The engine picks anew at every start, so only an explicit port survives a resume."""
+    return (address,) if host_port is None else (address, host_port)

@@ -15,9 +15,10 @@ Where API 1.41 (Docker 20.10) falls short of the Docker backend:
 - Swap cannot be switched off per service (``SwapBytes`` arrived in API 1.52,
   moby/moby#51114): a task may use as much swap as its memory limit, if the node has swap.
 - Ports are published in ``host`` mode (the ingress routing mesh needs IPVS, which not
-  every host has, and would publish on every node): on the node running the task, at a
-  port the engine picks, bound on all of its addresses. ``settings.publish_address``
-  cannot narrow that; firewall the nodes' ephemeral port range.
+  every host has, and would publish on every node): on the node running the task, at the
+  instance's own port (or one the engine picks for a revision on trial), bound on all of
+  its addresses. ``settings.publish_address`` cannot narrow that; firewall the nodes'
+  ports (``DOCKYARD_PORT_RANGE`` and the ephemeral range).
 - The port is known only once the task runs, which with a health check means once its
   first probe passed: ``create`` and ``start`` return a workload that may still be
   starting, without a port; ``inspect`` shows the port when it is serving.
@@ -142,8 +143,8 @@ class SwarmBackend:
                     name=workload_name(spec),
                     labels=workload_labels(spec, self._settings.namespace),
                     mode={"Replicated": {"Replicas": 1}},
-                    update_config=update_config(failure_action="rollback"),
-                    rollback_config=update_config(failure_action="pause"),
+                    update_config=update_config(spec, failure_action="rollback"),
+                    rollback_config=update_config(spec, failure_action="pause"),
                     endpoint_spec=endpoint_spec(spec),
                 )
                 service_id: str = created["ID"]
@@ -223,7 +224,8 @@ class SwarmBackend:
 
         The rollout is the engine's, start-first and health-gated: the old task serves
         until the new one passes its health check, and a new task that fails makes the
-        engine roll back (``inspect`` then tells why in ``detail``). The port changes.
+        engine roll back (``inspect`` then tells why in ``detail``). A service with its
+        own host port stops the old task first (see ``update_config``).
         """
 
         def limits(service_spec: Json) -> None:
@@ -280,6 +282,9 @@ class SwarmBackend:
         Not until it is healthy: the caller gates on health, as on the Docker backend.
         """
         deadline = time.monotonic() + self._settings.health_timeout_seconds
+        # An instance's own port is busy for a moment after its previous task stopped
+        # (a restart or a swap stops the old task first): that conflict passes.
+        port_grace = time.monotonic() + self._stop_timeout()
         while True:
             fresh = by_age([t for t in self._tasks(service_id) if t["ID"] not in seen])
             if fresh:
@@ -292,7 +297,9 @@ class SwarmBackend:
                 if state in FAILED:
                     raise self._start_failure(subject, service_id, task_error(newest))
                 if state == "pending" and (newest.get("Status") or {}).get("Err"):
-                    raise self._placement_failure(subject, task_error(newest))
+                    error = task_error(newest)
+                    if not (_port_busy(error) and time.monotonic() < port_grace):
+                        raise self._placement_failure(subject, error)
             if time.monotonic() > deadline:
                 raise WorkloadFailed(
                     f"{subject}: no task started within "
@@ -312,7 +319,7 @@ class SwarmBackend:
         )
 
     def _placement_failure(self, subject: str, error: str) -> BackendError:
-        if "port" in error:
+        if _port_busy(error):
             return PortConflict(
                 f"{subject}: no node has the port free ({error}); free it or retry later"
             )
@@ -382,3 +389,7 @@ def _set_replicas(count: int) -> Callable[[Json], None]:
 def _force_update(spec: Json) -> None:
     template: Json = spec["TaskTemplate"]
     template["ForceUpdate"] = int(template.get("ForceUpdate") or 0) + 1
+
+
+def _port_busy(task_error: str) -> bool:
+    return "port" in task_error

@@ -82,28 +82,32 @@ def placement(constraints: Sequence[str], spread: Sequence[str]) -> Json:
     return placed
 
 
-def update_config(*, failure_action: str) -> Json:
-    """Engine-side rollouts (new limits, restarts): one task at a time, the new one
-    first; a task that fails within the monitor window triggers ``failure_action``."""
+def update_config(spec: WorkloadSpec, *, failure_action: str) -> Json:
+    """Engine-side rollouts (new limits, restarts): one task at a time; a task that
+    fails within the monitor window triggers ``failure_action``.
+
+    The new task starts first, unless the service owns a fixed host port: two tasks
+    cannot both publish it on one node, so the old one stops first."""
     return {
         "Parallelism": 1,
         "Delay": 0,
         "FailureAction": failure_action,
         "Monitor": UPDATE_MONITOR_SECONDS * NANO,
         "MaxFailureRatio": 0,
-        "Order": "start-first",
+        "Order": "start-first" if spec.host_port is None else "stop-first",
     }
 
 
 def endpoint_spec(spec: WorkloadSpec) -> Json:
-    """The port in host mode, at a port the engine picks, on the node of the task.
+    """The port in host mode, on the node of the task: the instance's own, or one the
+    engine picks.
 
     ``dnsrr``: no virtual IP, which (like the ingress routing mesh) needs IPVS.
     """
-    return {
-        "Mode": "dnsrr",
-        "Ports": [{"Protocol": "tcp", "TargetPort": spec.port, "PublishMode": "host"}],
-    }
+    port: Json = {"Protocol": "tcp", "TargetPort": spec.port, "PublishMode": "host"}
+    if spec.host_port is not None:
+        port["PublishedPort"] = spec.host_port
+    return {"Mode": "dnsrr", "Ports": [port]}
 
 
 def _mount(spec: WorkloadSpec, volume: VolumeMount) -> Json:

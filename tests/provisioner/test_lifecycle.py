@@ -4,12 +4,18 @@ change plan, restart, terminate, purge."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from dataclasses import replace
 
+import docker
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from provisioner.errors import InvalidTransition
 from provisioner.models import Instance, InstanceState, SuspensionReason, UpdateStatus
-from tests.fixtures.provisioning import Fleet, refuses, wait_for_page
+from provisioner.settings import BackendKind
+from tests.fixtures.docker import remove_everything_of
+from tests.fixtures.provisioning import FAST_SETTINGS, Fleet, build_fleet, refuses, wait_for_page
 
 pytestmark = pytest.mark.docker
 
@@ -62,9 +68,9 @@ async def test_suspend_stops_serving_and_resume_brings_it_back(fleet: Fleet) -> 
     resumed = await fleet.provisioner.resume(instance.id, SuspensionReason.BILLING)
     resumed = await settle(fleet, resumed.id)
     assert resumed.suspension_reason is None
-    new_address = fleet.provisioner.address(resumed)
-    assert new_address is not None
-    await wait_for_page(new_address, "version 1")
+    # Issue 11: the engine picked a new port at every start, so the address moved.
+    assert fleet.provisioner.address(resumed) == address
+    await wait_for_page(address, "version 1")
 
 
 async def test_payment_never_lifts_a_manual_suspension(fleet: Fleet) -> None:
@@ -82,15 +88,15 @@ async def test_payment_never_lifts_a_manual_suspension(fleet: Fleet) -> None:
 
 
 async def test_update_to_v2_is_served_and_v1_is_kept_for_rollback(fleet: Fleet) -> None:
-    instance, _ = await running(fleet)
+    instance, address = await running(fleet)
 
     outcome = await fleet.provisioner.update(instance.id, "2")
 
     assert outcome.status is UpdateStatus.SUCCEEDED
     updated = await fleet.provisioner.get(instance.id)
     assert (updated.image_version, updated.previous_image_version) == ("2", "1")
-    address = fleet.provisioner.address(updated)
-    assert address is not None
+    # Issue 11: the new revision served at a new port, so the address moved.
+    assert fleet.provisioner.address(updated) == address
     await wait_for_page(address, "version 2")
     assert len(fleet.containers(instance.id)) <= 1  # the old revision is gone (docker)
 
@@ -177,3 +183,36 @@ async def test_server_hosting_gets_a_reachable_server(fleet: Fleet) -> None:
     assert instance.image == "dockyard-server"
     assert (instance.cpu_millis, instance.memory_mb, instance.disk_gb) == (1000, 1024, 20)
     assert page
+
+
+@pytest.fixture(
+    params=[BackendKind.DOCKER, pytest.param(BackendKind.SWARM, marks=pytest.mark.swarm)]
+)
+def slow_checking_fleet(
+    request: pytest.FixtureRequest, engine_client: docker.DockerClient, sqlite_engine: AsyncEngine
+) -> Iterator[Fleet]:
+    """The engine's health check runs only once a minute, longer than the update's
+    30 s health timeout: whatever serves sooner was seen serving by Dockyard's own probe."""
+    settings = replace(FAST_SETTINGS, health_interval_seconds=60)
+    world = build_fleet(engine_client, sqlite_engine, request.param, settings=settings)
+    try:
+        yield world
+    finally:
+        remove_everything_of(engine_client, world.run)
+
+
+async def test_an_instance_is_running_once_it_answers_not_one_health_interval_later(
+    slow_checking_fleet: Fleet,
+) -> None:
+    """Issue 11: "provisioning" lasted until the engine's first in-container check, one
+    health interval after the application already answered."""
+    fleet = slow_checking_fleet
+    instance, address = await running(fleet)  # settles within 30 s, half the interval
+
+    assert instance.health == "healthy"
+    await wait_for_page(address, "version 1")
+
+    outcome = await fleet.provisioner.update(instance.id, "2")
+
+    assert outcome.status is UpdateStatus.SUCCEEDED, outcome.detail
+    await wait_for_page(address, "version 2")
