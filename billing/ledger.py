@@ -35,7 +35,7 @@ from billing.closing import (
 )
 from billing.context import BillingContext
 from billing.errors import BillingError, EntryLocked, InvalidTransition, UnknownEntry
-from billing.ledger_charges import InvalidEntry, charge, minutes_amount
+from billing.ledger_charges import ExtraWorkNotOffered, InvalidEntry, charge, minutes_amount
 from billing.models import EntryCategory, EntryState, Subscription, SupportEntry
 from billing.periods import Period
 from billing.repository.ledger import LedgerRepository
@@ -92,12 +92,14 @@ class Ledger:
             await repo.lock_customer(customer_id)
             subscription, terms = await self._covering(repo, customer_id, kind, at)
             if extra_work and not isinstance(terms, FlatRate):
-                raise InvalidEntry(
-                    "--extra-work is for flat-rate support plans only; "
-                    "on this plan every minute is already billed by the hour"
+                raise ExtraWorkNotOffered(
+                    "extra work is for flat-rate support plans only; "
+                    "on this customer's plan every minute is already billed by the hour"
                 )
             if extra_work and isinstance(terms, FlatRate) and terms.extra_work_rate is None:
-                raise InvalidEntry("this flat-rate plan has no extra_work_rate to bill extra work")
+                raise ExtraWorkNotOffered(
+                    "this customer's flat-rate plan has no extra_work_rate to bill extra work"
+                )
             state = await open_state(repo, subscription)
             entry = SupportEntry(
                 id=new_entry_id(),

@@ -36,6 +36,11 @@ class InvalidEntry(BillingError, ValueError):
     """A support entry that cannot be recorded as given."""
 
 
+class ExtraWorkNotOffered(InvalidEntry):
+    """Extra work logged for a customer whose support plan has none to bill: a well-formed
+    entry the customer's plan refuses (the API answers 409, as for no plan at all)."""
+
+
 def minutes_amount(minutes: int, hourly_minor: int) -> int:
     """``minutes`` at an hourly rate, in minor units.
 

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from portal import migrate
 from portal.database import create_engine, create_session_factory
 from portal.settings import DatabaseSettings
-from tests.fixtures.databases import (
-    POSTGRES_URL_VARIABLE,
-    create_postgres_database,
-    drop_postgres_database,
-)
-from tests.fixtures.services import unavailable
+from tests.fixtures.databases import create_scratch_postgres_database, drop_postgres_database
 
 pytest_plugins = [
     "tests.fixtures.provisioning",
@@ -46,15 +39,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield f"sqlite+aiosqlite:///{tmp_path / 'var' / 'dockyard.sqlite3'}"
         return
 
-    server_url = os.environ.get(POSTGRES_URL_VARIABLE)
-    how_to_fix = f"run `make services` and set {POSTGRES_URL_VARIABLE} (make test does both)"
-    if not server_url:
-        unavailable("PostgreSQL", f"{POSTGRES_URL_VARIABLE} is not set", how_to_fix)
-    try:
-        url = await create_postgres_database(server_url)
-    except (OSError, SQLAlchemyError) as error:
-        first_line = str(error).splitlines()[0]
-        unavailable("PostgreSQL", f"cannot create a database there: {first_line}", how_to_fix)
+    server_url, url = await create_scratch_postgres_database()
     yield url
     await drop_postgres_database(server_url, url)
 

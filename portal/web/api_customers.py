@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_409_CONFLICT
 
 from billing.ledger import NoSupportSubscription
+from billing.ledger_charges import ExtraWorkNotOffered
 from billing.subscriptions import Subscriptions
 from portal.operator_actions import (
     SupportTime,
@@ -118,7 +119,8 @@ async def log_support_api(
     )
     try:
         entry = await log_support_time(services.billing, customer_id, time, viewer_of(request).name)
-    except NoSupportSubscription as refused:
-        # A LookupError to billing, but the customer exists: a refusal, not a 404.
+    except (NoSupportSubscription, ExtraWorkNotOffered) as refused:
+        # Well-formed, but the customer's plan refuses it (NoSupportSubscription is a
+        # LookupError to billing, yet the customer exists): a conflict, not a 404 or 400.
         raise HTTPException(status_code=HTTP_409_CONFLICT, detail=str(refused)) from None
     return SupportEntryOut.of(entry, support_outcome(entry)[0])

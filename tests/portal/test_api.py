@@ -157,6 +157,13 @@ def test_customers_support_time_and_clear_errors(portal: Portal) -> None:
     no_plan = api.post(f"/customers/{bob}/support-entries", {"minutes": 30, "note": "Help"})
     assert no_plan.status_code == 409
     assert "has no support plan subscription" in no_plan.json()["detail"]
+    # Found by schemathesis: a well-formed request the plan refuses was a 400 naming a
+    # CLI flag; the API's caller sent nothing malformed.
+    no_extra = api.post(
+        f"/customers/{ann}/support-entries", {"minutes": 30, "note": "x", "extra_work": True}
+    )
+    assert no_extra.status_code == 409
+    assert no_extra.json()["detail"].startswith("extra work is for flat-rate support plans only")
     unknown = api.post("/customers/cnosuch/support-entries", {"minutes": 30, "note": "x"})
     assert unknown.status_code == 404
     # Issue 11: a NUL reached PostgreSQL (a 500) from a note, a path id or a search.
