@@ -92,7 +92,12 @@ def test_a_newcomer_signs_up_orders_the_demo_app_and_opens_it(
 
     expect(page).to_have_url(re.compile(r"/order/app-starter$"))
     expect(page.get_by_text("billing is offline", exact=False)).to_be_visible()
-    page.get_by_label("Add a support plan (optional)").select_option("support-10h")
+    support = page.get_by_role("group", name="Add a support plan (optional)")
+    contract = support.get_by_role("radio", name=re.compile(r"^Support Contract 10 h"))
+    # Its terms are on the page before it is chosen (issue 11), and name it for a reader.
+    expect(contract).to_have_accessible_description(re.compile(r"leaving early costs 1400\.00 EUR"))
+    expect(page.get_by_text("Monthly cap: 10 h (950.00 EUR)", exact=False)).to_be_visible()
+    contract.check()
     screenshots.take("order")
     page.get_by_label("I accept these terms").check()
     page.get_by_role("button", name="Start my subscription").click()

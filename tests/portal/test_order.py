@@ -12,8 +12,9 @@ from litestar.testing import TestClient
 from sqlalchemy import update
 
 from billing.models import Customer as CustomerRow
+from plans.money import Money
 from portal.app import create_app
-from portal.customer_views.order_terms import order_terms
+from portal.customer_views.order_terms import order_terms, order_total
 from portal.runtime import Runtime
 from tests.fixtures.billing import sample_catalog
 from tests.fixtures.billing_stripe import mocked_stripe
@@ -38,8 +39,8 @@ def test_the_order_page_says_billing_is_offline_and_offers_support(portal: Porta
     assert page.status_code == 200
     assert "Online billing is offline" in page.text
     assert "starts at once" in page.text
-    assert '<option value="support-payg">' in page.text
-    assert '<option value="">No support plan</option>' in page.text
+    assert 'type="radio" name="support" id="support-support-payg" value="support-payg"' in page.text
+    assert 'id="support-none" value="" checked' in page.text  # nothing costly chosen for you
     assert "Start my subscription" in page.text
 
 
@@ -270,3 +271,92 @@ def test_order_terms_price_the_first_period_as_stripe_bills_it() -> None:
     assert terms.vat == "Prices include VAT."
     setup = server.pricing.setup_fee.minor if server.pricing.setup_fee else 0
     assert terms.due_today.minor == setup + server.pricing.amount.minor // 2
+
+
+def test_each_support_plan_offered_shows_its_terms_and_the_totals_with_it(portal: Portal) -> None:
+    """Issue 11: a support plan was one dropdown away, with only its price: no commitment,
+    no early-cancellation amount, no hours, rate or cap, and the totals left it out."""
+    new_customer(portal, "ann@example.com")
+    now = portal.clock()
+    catalog = sample_catalog()
+    hosting = order_terms(catalog.get("app-business", 1), now, prices_include_vat=False)
+    contract = order_terms(catalog.get("support-10h", 1), now, prices_include_vat=False)
+
+    page = portal.get("/order/app-business").text
+
+    # Radio buttons in a fieldset, each described by its terms: readable without a script.
+    assert "<legend>Add a support plan (optional)</legend>" in page
+    assert '<label for="support-support-10h">' in page
+    assert 'aria-describedby="support-support-10h-terms"' in page
+    ten = terms_of(page, "support-10h")
+    assert "Then 8400.00 EUR a year, charged in advance" in ten
+    assert "12-month commitment; leaving early costs 1400.00 EUR." in ten
+    assert "Leaving before the commitment ends costs 1400.00 EUR" in ten
+    assert "10 h of support included each month (on the yearly fee)" in ten
+    assert "unused hours expire at the end of the month" in ten
+    assert "Hours beyond them: 85.00 EUR an hour, counted per 15 min" in ten
+    due = hosting.due_today.minor + contract.due_today.minor
+    assert (
+        f"Your order with it: {Money('EUR', due)} due today, then 79.00 EUR a month and "
+        "8400.00 EUR a year, plus hours beyond the 10 h included, at 85.00 EUR an hour."
+    ) in ten
+
+    twenty = terms_of(page, "support-20h")
+    assert "The free trial ends on 2026-12-22; cancelling before then costs nothing." in twenty
+    assert "6-month commitment; a cancellation takes effect when the commitment ends" in twenty
+    assert "9000.00 EUR over the whole commitment (6 x 1500.00 EUR)" in twenty
+    assert "unused hours roll over for 3 months, at most 10 h in all" in twenty
+    assert f"{hosting.due_today} due today, then 1579.00 EUR a month" in twenty
+
+    payg = terms_of(page, "support-payg")
+    assert "billed by the hour at 95.00 EUR, counted per 15 min, at least 30 min" in payg
+    assert "Monthly cap: 10 h (950.00 EUR); more only with your approval." in payg
+    assert "(at most 950.00 EUR a month without your approval)" in payg
+
+    flat = terms_of(page, "support-flat")
+    assert "4680.00 EUR over the whole commitment (12 x 390.00 EUR)" in flat
+    assert "Extra work beyond usual support, only once agreed with you: 95.00 EUR an hour" in flat
+
+    assert f"Your order: {hosting.due_today} due today, then 79.00 EUR a month." in page
+    assert "I accept these terms, and those of the support plan I chose" in page
+
+
+def test_the_terms_come_back_with_the_support_plan_chosen_in_the_totals(portal: Portal) -> None:
+    ann = new_customer(portal, "ann@example.com")
+
+    refused = portal.post("/order/app-business", {"support": "support-10h"})
+
+    assert refused.status_code == 400
+    assert "tick to accept these terms" in refused.text
+    assert 'id="support-support-10h" value="support-10h" checked' in refused.text
+    summary = refused.text[: refused.text.index('action="/order/app-business"')]
+    assert "Support Contract 10 h, 2026-11-22 to 2026-12-01" in summary  # its line, due today
+    assert "Total due today, with Support Contract 10 h" in summary
+    assert "Leaving before the commitment ends costs 1400.00 EUR" in summary
+    assert "then 79.00 EUR a month and 8400.00 EUR a year" in summary
+    assert subscriptions(portal, ann.id) == []
+
+
+def test_an_order_total_adds_what_is_due_today_and_keeps_each_period_apart() -> None:
+    catalog, now = sample_catalog(), datetime(2026, 11, 16, tzinfo=UTC)
+    parts = [
+        order_terms(catalog.get(plan, 1), now, prices_include_vat=False)
+        for plan in ("app-business", "support-10h", "support-payg")
+    ]
+
+    total = order_total(parts)
+
+    assert total.today == tuple(line for part in parts for line in part.today)
+    assert total.due_today.minor == sum(part.due_today.minor for part in parts)
+    assert total.per_period == ((Money("EUR", 7900), "month"), (Money("EUR", 840000), "year"))
+    assert total.then == (
+        "79.00 EUR a month and 8400.00 EUR a year, plus hours beyond the 10 h included, at "
+        "85.00 EUR an hour and the hours used, at 95.00 EUR an hour (at most 950.00 EUR a "
+        "month without your approval)"
+    )
+
+
+def terms_of(page: str, support_id: str) -> str:
+    """The terms shown with one support plan on the order page."""
+    start = page.index(f'<div id="support-{support_id}-terms"')
+    return page[start : page.index("</div>", start)]

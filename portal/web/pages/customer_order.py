@@ -15,9 +15,9 @@ from billing.errors import StripeFailure
 from billing.models import SubscriptionState
 from billing.subscriptions import CurrencyMismatch
 from plans import Plan, PlanKind
-from portal.customer_views.catalog import PlanCard, offered_plan, plan_card
+from portal.customer_views.catalog import offered_plan, plan_card
 from portal.customer_views.dashboard import subscription_row, subscription_rows
-from portal.customer_views.order_terms import order_terms
+from portal.customer_views.order_terms import order_terms, order_total, support_choices
 from portal.ordering import checkout_url, place_order
 from portal.web.forms import read_form
 from portal.web.pages.customer_common import customer_id_of, owned_subscription
@@ -27,13 +27,13 @@ from portal.web.services import Services, ServicesDep
 _HOSTING = (PlanKind.APPLICATION_HOSTING, PlanKind.SERVER_HOSTING)
 
 
-def _support_cards(services: Services, plan: Plan) -> list[PlanCard]:
+def _support_plans(services: Services, plan: Plan) -> list[Plan]:
     """Support plans that may come with a hosting plan (same currency, on sale today)."""
     if plan.kind not in _HOSTING:
         return []
     today = services.billing.clock().date()
     offered = services.catalogs.current().offered(today, PlanKind.SUPPORT)
-    return [plan_card(p) for p in offered if p.pricing.currency == plan.pricing.currency]
+    return [p for p in offered if p.pricing.currency == plan.pricing.currency]
 
 
 async def _order_page(
@@ -46,23 +46,30 @@ async def _order_page(
     errors: dict[str, str] | None = None,
     problem: str | None = None,
 ) -> Template:
+    """The order page: the plan's terms, each support plan offered with its own terms and
+    the order's totals with it (radio buttons: no script needed to see what one costs),
+    and the totals of the order as chosen."""
     customer = await Customers(services.billing).get(customer_id_of(request))
+    now = services.billing.clock()
+    vat = services.runtime.settings.web.prices_include_vat
+    terms = order_terms(plan, now, vat)
+    choices = support_choices(terms, _support_plans(services, plan), now, vat)
+    picked = next((choice for choice in choices if choice.card.id == chosen), None)
+    alone = order_total([terms])
     return page(
         request,
         "customer/order.html",
         status_code=status_code,
         card=plan_card(plan),
-        support_cards=_support_cards(services, plan),
-        chosen=chosen,
+        support_choices=choices,
+        picked=picked,
         errors=errors or {},
         problem=problem,
         customer=customer,
         stripe_enabled=services.billing.stripe.enabled,
-        terms=order_terms(
-            plan,
-            services.billing.clock(),
-            services.runtime.settings.web.prices_include_vat,
-        ),
+        terms=terms,
+        alone=alone,  # the order without a support plan
+        total=picked.total if picked is not None else alone,
     )
 
 
@@ -86,7 +93,8 @@ async def order_submit(
     support_id = form.text("support", limit=64)
     plans = [plan]
     if support_id:
-        support = {card.id: card.plan for card in _support_cards(services, plan)}.get(support_id)
+        # Only a support plan the page offered: on sale, in the plan's currency.
+        support = {p.id: p for p in _support_plans(services, plan)}.get(support_id)
         if support is None:
             form.errors["support"] = "choose one of the support plans listed, or none"
         else:
