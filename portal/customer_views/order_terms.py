@@ -49,6 +49,9 @@ class OrderTerms:
     then_per: str  # "month", "year"
     then_from: datetime | None  # when the first full-price period starts
     trial_ends: datetime | None
+    # Charged when the trial ends: the rest of the month it ends in, up to the first full
+    # period (None: no trial, or it ends on a period's first day).
+    after_trial: OrderLine | None
     commitment: str | None
     leaving_early: str | None  # what leaving before the commitment ends costs, at most
     vat: str
@@ -94,13 +97,19 @@ def order_terms(plan: Plan, now: datetime, prices_include_vat: bool) -> OrderTer
     if pricing.setup_fee is not None and pricing.setup_fee.minor:
         lines.append(OrderLine("Setup fee, once", pricing.setup_fee))
     months = pricing.interval.months
-    then = then_from = None
+    then = then_from = after_trial = None
     if months:
         # Stripe's cycles of a subscription starting now, as billing will hold it.
         ahead = cycles(now, trial_ends, months, add_months(now, months * 2 + 1))
         first = ahead[0]
         if first.trial:
             lines.append(OrderLine(f"Free trial until {first.end:%Y-%m-%d}", Money(currency, 0)))
+            rest = ahead[1]
+            if rest.partial:
+                after_trial = OrderLine(
+                    f"{rest.start:%Y-%m-%d} to {rest.end:%Y-%m-%d}",
+                    Money(currency, rest.charge(pricing.amount.minor)),
+                )
         else:
             part = "" if not first.partial else " (the rest of this period)"
             lines.append(
@@ -122,6 +131,7 @@ def order_terms(plan: Plan, now: datetime, prices_include_vat: bool) -> OrderTer
         then_per="year" if months == 12 else "month",
         then_from=then_from,
         trial_ends=trial_ends,
+        after_trial=after_trial,
         commitment=commitment_text(pricing),
         leaving_early=_leaving_early(plan),
         vat="Prices include VAT."

@@ -273,6 +273,22 @@ def test_order_terms_price_the_first_period_as_stripe_bills_it() -> None:
     assert terms.due_today.minor == setup + server.pricing.amount.minor // 2
 
 
+def test_order_terms_state_what_is_charged_when_the_trial_ends() -> None:
+    """The trial ends mid-month; Stripe then bills the rest of that month at once, before
+    the first full month. The terms said only "then ... from" the month after."""
+    starter = sample_catalog().get("app-starter", 1)
+    assert starter.pricing.trial_months == 1
+    terms = order_terms(starter, datetime(2026, 12, 7, tzinfo=UTC), prices_include_vat=False)
+
+    assert terms.after_trial is not None
+    # 7 January to 1 February: 25 of January's 31 days.
+    assert terms.after_trial.what == "2027-01-07 to 2027-02-01"
+    expected = round(starter.pricing.amount.minor * 25 / 31)
+    assert terms.after_trial.amount.minor == expected
+    assert terms.then_from == datetime(2027, 2, 1, tzinfo=UTC)
+    assert terms.due_today.minor == 0
+
+
 def test_each_support_plan_offered_shows_its_terms_and_the_totals_with_it(portal: Portal) -> None:
     """Issue 11: a support plan was one dropdown away, with only its price: no commitment,
     no early-cancellation amount, no hours, rate or cap, and the totals left it out."""
@@ -303,6 +319,8 @@ def test_each_support_plan_offered_shows_its_terms_and_the_totals_with_it(portal
 
     twenty = terms_of(page, "support-20h")
     assert "The free trial ends on 2026-12-22; cancelling before then costs nothing." in twenty
+    assert "When the trial ends: " in twenty  # the rest of December, billed at once
+    assert "for 2026-12-22 to 2027-01-01, the rest of that month." in twenty
     assert "6-month commitment; a cancellation takes effect when the commitment ends" in twenty
     assert "9000.00 EUR over the whole commitment (6 x 1500.00 EUR)" in twenty
     assert "unused hours roll over for 3 months, at most 10 h in all" in twenty
