@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import click
 
-from billing.cli_runner import run_with
+from billing.cli_runner import ProvidesBilling, run_with
 from billing.context import BillingContext
 from billing.customers import Customers
 from billing.models import Customer, Subscription
 from billing.subscriptions import Subscriptions
 
 T = TypeVar("T")
-
-
-class ProvidesBilling(Protocol):
-    """What ``dockyard`` puts in the click context; billing does not import portal."""
-
-    def billing(self) -> AbstractAsyncContextManager[BillingContext]: ...
 
 
 def _run(ctx: click.Context, use: Callable[[BillingContext], Awaitable[T]]) -> T:

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import click
-import stripe
 
-from billing.cli_runner import run_with
+from billing.cli_runner import ProvidesBilling, run_with
 from billing.context import BillingContext
 from billing.models import OutboxMessage, OutboxState
 from billing.outbox.admin import outbox_messages, retry_dead
 from billing.outbox.sender import OutboxSender
 
 T = TypeVar("T")
-
-
-class ProvidesBilling(Protocol):
-    """What ``dockyard`` puts in the click context; billing does not import portal."""
-
-    def billing(self) -> AbstractAsyncContextManager[BillingContext]: ...
-
-    def stripe_client(self) -> stripe.StripeClient: ...
 
 
 def _run(ctx: click.Context, use: Callable[[BillingContext], Awaitable[T]]) -> T:

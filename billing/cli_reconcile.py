@@ -7,15 +7,12 @@ Exit status: 0 when everything matches, 1 when there are findings (so cron can a
 from __future__ import annotations
 
 import json
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Protocol
 
 import click
-import stripe
 from rich.console import Console
 
-from billing.cli_runner import run_with
+from billing.cli_runner import ProvidesBilling, run_with
 from billing.context import BillingContext
 from billing.errors import BillingError
 from billing.periods import Period
@@ -24,14 +21,6 @@ from billing.reconcile.report import as_json, csv_text, summary_lines
 from billing.reconcile.run import reconcile
 
 STATE_DIR = Path("var")
-
-
-class ProvidesBilling(Protocol):
-    """What ``dockyard`` puts in the click context; billing does not import portal."""
-
-    def billing(self) -> AbstractAsyncContextManager[BillingContext]: ...
-
-    def stripe_client(self) -> stripe.StripeClient: ...
 
 
 @click.command("reconcile")

@@ -16,6 +16,7 @@ from billing.errors import BillingError
 from billing.ledger import Ledger
 from billing.models import EntryCategory, SupportEntry
 from billing.periods import Period
+from plans.render import hours
 
 T = TypeVar("T")
 
@@ -29,12 +30,6 @@ class ProvidesLedger(Protocol):
 def _run(ctx: click.Context, use: Callable[[Ledger], Awaitable[T]]) -> T:
     runtime: ProvidesLedger = ctx.find_root().obj
     return run_with(runtime.ledger(), use)
-
-
-def _hours(minutes: int) -> str:
-    sign = "-" if minutes < 0 else ""
-    hours, rest = divmod(abs(minutes), 60)
-    return f"{sign}{hours}:{rest:02d} h"
 
 
 def _line(entry: SupportEntry) -> str:
@@ -126,22 +121,22 @@ def summary(ctx: click.Context, customer: str, period: str | None, category: str
         return found, await ledger.entries(customer, found.period)
 
     result, entries = _run(ctx, both)
-    included = "unlimited" if result.included_minutes is None else _hours(result.included_minutes)
+    included = "unlimited" if result.included_minutes is None else hours(result.included_minutes)
     rows = [
         ("period", f"{result.period} ({result.model})"),
         ("included", included),
-        ("rolled in", _hours(result.rolled_in_minutes)),
-        ("logged", _hours(result.logged_minutes)),
-        ("used", f"{_hours(result.used_minutes)} after rounding"),
+        ("rolled in", hours(result.rolled_in_minutes)),
+        ("logged", hours(result.logged_minutes)),
+        ("used", f"{hours(result.used_minutes)} after rounding"),
         (
             "covered",
-            f"{_hours(result.covered_by_included)} included"
-            f" + {_hours(result.covered_by_rollover)} rolled over",
+            f"{hours(result.covered_by_included)} included"
+            f" + {hours(result.covered_by_rollover)} rolled over",
         ),
-        ("billable", _hours(result.billable_minutes)),
-        ("pending", _hours(result.pending_minutes)),
-        ("rolls on", _hours(result.rolled_out_minutes)),
-        ("expired", _hours(result.expired_minutes)),
+        ("billable", hours(result.billable_minutes)),
+        ("pending", hours(result.pending_minutes)),
+        ("rolls on", hours(result.rolled_out_minutes)),
+        ("expired", hours(result.expired_minutes)),
     ]
     for label, value in rows:
         click.echo(f"{label:<10} {value}")

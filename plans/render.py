@@ -18,8 +18,13 @@ from plans.model import (
 
 
 def hours(minutes: int) -> str:
-    whole, rest = divmod(minutes, 60)
-    return f"{whole} h" if not rest else f"{whole} h {rest} min"
+    """Whole minutes as "3 h 05 min" (support time is kept in minutes, shown in hours):
+    the one way the portal, the CLI and the catalog write a duration."""
+    sign = "-" if minutes < 0 else ""
+    whole, rest = divmod(abs(minutes), 60)
+    if whole and rest:
+        return f"{sign}{whole} h {rest:02d} min"
+    return f"{sign}{whole} h" if whole else f"{sign}{rest} min"
 
 
 def months(count: int) -> str:

@@ -77,14 +77,6 @@ class InstanceRepository:
         )
         return bool(getattr(result, "rowcount", 0) == 1)
 
-    async def release(self, instance_id: str, owner: str) -> None:
-        await self.session.execute(
-            update(Instance)
-            .where(Instance.id == instance_id, Instance.lease_owner == owner)
-            .values(lease_owner=None, lease_until=None)
-            .execution_options(synchronize_session=False)
-        )
-
     def record(
         self, instance: Instance, kind: str, message: str, at: datetime, actor: str = "system"
     ) -> InstanceEvent:

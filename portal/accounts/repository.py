@@ -26,10 +26,6 @@ class AccountRepository:
     async def by_customer(self, customer_id: str) -> User | None:
         return await self.session.scalar(select(User).where(User.customer_id == customer_id))
 
-    async def count_role(self, role: str) -> int:
-        count = await self.session.scalar(select(func.count()).where(User.role == role))
-        return int(count or 0)
-
     async def token(self, token_hash: str) -> tuple[ApiToken, User] | None:
         row = (
             await self.session.execute(

@@ -182,17 +182,6 @@ class Accounts:
         async with self.sessions() as session, session.begin():
             return await AccountRepository(session).end_web_sessions(user_id, keep)
 
-    async def set_password(self, user_id: str, password: str) -> None:
-        problem = password_problem(password)
-        if problem:
-            raise AccountError(f"password: {problem}")
-        async with self.sessions() as session, session.begin():
-            user = await AccountRepository(session).user(user_id)
-            if user is None:
-                raise AccountError(f"no user {user_id}")
-            user.password_hash = hash_password(password)
-            await AccountRepository(session).end_web_sessions(user.id)
-
     # -- forgotten passwords --------------------------------------------------------------
 
     async def request_reset(self, email: str) -> None:
@@ -284,7 +273,3 @@ class Accounts:
             api_token, user = found
             api_token.last_used_at = self.billing.clock()
             return user
-
-    async def staff_count(self, role: Role) -> int:
-        async with self.sessions() as session:
-            return await AccountRepository(session).count_role(role.value)

@@ -9,6 +9,7 @@ from typing import Any
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from plans import render
 from plans.money import format_minor
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -19,14 +20,7 @@ def money(minor: int | None, currency: str) -> str:
 
 
 def hours(minutes: int | None) -> str:
-    """Whole minutes as "3 h 05 min" (support time is kept in minutes, shown in hours)."""
-    if minutes is None:
-        return "—"
-    sign = "-" if minutes < 0 else ""
-    whole, rest = divmod(abs(minutes), 60)
-    if whole and rest:
-        return f"{sign}{whole} h {rest:02d} min"
-    return f"{sign}{whole} h" if whole else f"{sign}{rest} min"
+    return "—" if minutes is None else render.hours(minutes)
 
 
 def when(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M UTC") -> str:

@@ -94,7 +94,7 @@ def test_log_summary_approve_and_reject(runtime: FakeRuntime) -> None:
     summary = invoke(runtime, "summary", "cpayg", "--period", "2026-11")
     assert summary.exit_code == 0, summary.output
     assert "period     2026-11 (per_hour)" in summary.output
-    assert "billable   1:15 h" in summary.output
+    assert "billable   1 h 15 min" in summary.output
     assert "export" in summary.output
     assert "[approved by Ms Customer" not in summary.output  # notes show their first line
 
