@@ -12,9 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from billing.models import Subscription
-from billing.months import add_months
-from billing.periods import Period
-from billing.reconcile.expected_cycles import Cycle, cycles
+from billing.periods import Period, add_months
+from billing.reconcile.expected.cycles import Cycle, cycles
 from plans import Plan
 from plans.model import EarlyCancellation
 

@@ -27,7 +27,7 @@ from billing.final_invoice import invoice_if_nothing_will
 from billing.models import EntryCategory, Subscription, SupportEntry
 from billing.outbox import InvoiceItem, MeterEvent, enqueue
 from billing.periods import Period
-from billing.stripe_catalog import overage_invoiced_monthly
+from billing.stripe.catalog import overage_invoiced_monthly
 from plans.model import FlatRate, HourBank, PerHour, ServiceBilling
 from plans.money import Money
 

@@ -1,12 +1,20 @@
-"""Billing periods: calendar months in UTC, written "YYYY-MM"."""
+"""Calendar months in UTC: billing periods (written "YYYY-MM"), month arithmetic, and a
+plan's price per month, exactly (minor units).
+
+What Stripe invoices over a span of time follows its billing cycles:
+billing/reconcile/expected/cycles.py.
+"""
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fractions import Fraction
 
-from billing.errors import BillingError
+from billing.errors import BillingError, InvalidTransition
+from plans import Plan
 
 _PATTERN = re.compile(r"^(?P<year>[0-9]{4})-(?P<month>[0-9]{2})$")
 
@@ -83,3 +91,29 @@ class Period:
 def periods_between(first: Period, last: Period) -> list[Period]:
     """Every period from ``first`` to ``last``, both included (empty if ``last`` is earlier)."""
     return [Period.from_index(i) for i in range(first.index, last.index + 1)]
+
+
+def month_start(at: datetime) -> datetime:
+    """Midnight UTC on the first of ``at``'s month."""
+    return Period.of(at).start
+
+
+def add_months(at: datetime, months: int) -> datetime:
+    """The same day and time ``months`` later; a day the month lacks becomes its last."""
+    years, month_index = divmod(at.month - 1 + months, 12)
+    year, month = at.year + years, month_index + 1
+    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
+
+
+def epoch(at: datetime | None) -> int | None:
+    return None if at is None else int(at.timestamp())
+
+
+def monthly_price(plan: Plan) -> Fraction:
+    """The plan's fee per month in minor units (a yearly fee spread over 12 months)."""
+    months = plan.pricing.interval.months
+    if months == 0:
+        raise InvalidTransition(
+            f"plan {plan.id!r} is billed per {plan.pricing.interval}, not per period"
+        )
+    return Fraction(plan.pricing.amount.minor, months)

@@ -4,7 +4,7 @@ The ledger's periods are calendar months; Stripe's are billing cycles: a trial f
 day it started, then a partial period to the first 1st, then whole months (or years).
 A customer reading "your current period" and "your next charge" wants Stripe's, so they
 are worked out from the same cycles the reconciliation expects
-(billing/reconcile/expected_cycles.py), never from the calendar month.
+(billing/reconcile/expected/cycles.py), never from the calendar month.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from billing.models import Subscription
-from billing.reconcile.expected_cycles import Cycle, cycles
+from billing.reconcile.expected.cycles import Cycle, cycles
 from plans import Plan
 from plans.money import Money
 

@@ -36,7 +36,6 @@ from billing.dunning import MANUAL, standing_state
 from billing.errors import BillingError, InvalidTransition
 from billing.final_invoice import invoice_at_end, invoice_if_nothing_will
 from billing.models import OutboxMessage, Subscription, SubscriptionState
-from billing.months import add_months, epoch, monthly_price
 from billing.outbox import (
     InvoiceItem,
     SubscriptionCancel,
@@ -44,10 +43,10 @@ from billing.outbox import (
     SubscriptionUpdate,
     enqueue,
 )
-from billing.periods import Period
+from billing.periods import Period, add_months, epoch, monthly_price
 from billing.repository.customers import CustomerRepository
 from billing.repository.subscriptions import SubscriptionRepository
-from billing.stripe_catalog import minute_rate
+from billing.stripe.catalog import minute_rate
 from plans import Plan
 from plans.model import Interval
 
@@ -75,7 +74,7 @@ def setup_fee(subscription: Subscription, plan: Plan, now: datetime) -> InvoiceI
     """The plan's setup fee, charged once on the subscription's first invoice; None if free.
 
     Orders through Checkout carry it as a one-time line of the session instead
-    (billing.checkout), so it is queued only for subscriptions the outbox creates.
+    (billing.stripe.checkout), so it is queued only for subscriptions the outbox creates.
     """
     fee = plan.pricing.setup_fee
     if fee is None or fee.is_zero:

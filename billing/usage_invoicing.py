@@ -3,7 +3,7 @@
 A metered price bills with its subscription's interval (Stripe allows one interval per
 subscription unless it uses flexible billing), so on a yearly hour bank it would invoice a
 year's overage at once, a year late. Such a plan has no metered price
-(billing/stripe_catalog.py); instead, when one of its months closes (billing/closing.py),
+(billing/stripe/catalog.py); instead, when one of its months closes (billing/closing.py),
 the minutes billed in that month become one invoice item priced exactly as the metered
 price would price them (whole increments, rounded up, at the increment's price) and an
 invoice Dockyard asks Stripe for at once: the overage is billed the month after it
@@ -27,7 +27,7 @@ from billing.models import ClosedPeriod, EntryCategory, Subscription, SupportEnt
 from billing.outbox import InvoiceCreate, UsageItem, enqueue
 from billing.periods import Period
 from billing.repository.ledger import LedgerRepository
-from billing.stripe_catalog import increment_price, minute_rate, overage_invoiced_monthly
+from billing.stripe.catalog import increment_price, minute_rate, overage_invoiced_monthly
 from plans import Catalog
 
 

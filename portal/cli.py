@@ -6,11 +6,11 @@ import os
 
 import click
 
-from billing.cli import customers_group, subscriptions_group
-from billing.cli_outbox import outbox_group
-from billing.cli_reconcile import reconcile_command
-from billing.cli_stripe import sync_command
-from billing.cli_support import support_group
+from billing.cli.customers import customers_group, subscriptions_group
+from billing.cli.outbox import outbox_group
+from billing.cli.reconcile import reconcile_command
+from billing.cli.stripe_sync import sync_command
+from billing.cli.support import support_group
 from plans.cli import plans_group
 from portal import log_lines
 from portal.accounts.cli import operators_group

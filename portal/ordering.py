@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import stripe
 
-from billing.checkout import create_checkout_session
 from billing.context import BillingContext
 from billing.customers import Customers
 from billing.errors import InvalidTransition
 from billing.models import Customer, Subscription, SubscriptionState
+from billing.stripe.checkout import create_checkout_session
 from billing.subscriptions import CurrencyMismatch, Subscriptions
 from plans import Plan
 

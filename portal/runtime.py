@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.context import BillingContext
 from billing.ledger import Ledger
-from billing.stripe_client import make_client
+from billing.stripe.client import make_client
 from plans import Catalog
 from plans.settings import CatalogSettings
 from portal import migrate

@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from billing.closing import PeriodClosing
 from billing.dunning import Dunning
 from billing.outbox.sender import OutboxSender
-from billing.stripe_client import make_client
+from billing.stripe.client import make_client
+from billing.stripe.webhooks import handle_pending
 from billing.subscriptions import Subscriptions
-from billing.webhooks import handle_pending
 from portal.fleet_sync import sync_instances
 from portal.runtime import Runtime
 from provisioner.errors import ProvisioningError

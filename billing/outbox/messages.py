@@ -80,7 +80,7 @@ class SubscriptionUpdate(Message):
     plan_version: int
     # The plan it changes from (the same plan when only the cancellation changes); None
     # in rows written before it was recorded. The only record of a Checkout
-    # subscription's first plan (billing.reconcile.expected_history).
+    # subscription's first plan (billing.reconcile.expected.history).
     from_plan_id: str | None = None
     from_plan_version: int | None = None
     proration_behavior: str = "none"

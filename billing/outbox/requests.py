@@ -29,7 +29,7 @@ from billing.outbox.messages import (
 )
 from billing.periods import InvalidPeriod, Period
 from billing.repository.outbox import OutboxRepository
-from billing.stripe_catalog import (
+from billing.stripe.catalog import (
     METER_CUSTOMER_KEY,
     METER_EVENT_NAME,
     METER_VALUE_KEY,

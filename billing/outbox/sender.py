@@ -39,7 +39,7 @@ from billing.outbox.messages import (
 )
 from billing.outbox.requests import AlreadyDone, Request, Waiting, build, perform, restamp
 from billing.repository.outbox import OutboxRepository
-from billing.stripe_client import classify
+from billing.stripe.client import classify
 
 
 @dataclass(slots=True)

@@ -16,15 +16,15 @@ import stripe
 
 from billing.context import BillingContext
 from billing.periods import Period
-from billing.reconcile.expected import expected_lines, usage_accounts
+from billing.reconcile.expected.invoices import expected_lines, usage_accounts
 from billing.reconcile.lines import ExpectedLine
 from billing.reconcile.matching import Matcher, Reconciliation, Standing
 from billing.reconcile.spool import Spool
-from billing.reconcile.stripe_checkpoint import Checkpoint, checkpoint_file
-from billing.reconcile.stripe_ids import CustomerIndex
-from billing.reconcile.stripe_meter import find_meter_id, meter_summaries
-from billing.reconcile.stripe_reader import stream_invoices
-from billing.reconcile.stripe_retry import DEFAULT_RETRY, Retry
+from billing.reconcile.stripe.checkpoint import Checkpoint, checkpoint_file
+from billing.reconcile.stripe.ids import CustomerIndex
+from billing.reconcile.stripe.meter import find_meter_id, meter_summaries
+from billing.reconcile.stripe.reader import stream_invoices
+from billing.reconcile.stripe.retry import DEFAULT_RETRY, Retry
 from billing.repository.standings import StandingRepository
 
 # An automatically charged invoice has no due date; Stripe retries the card for days.

@@ -18,7 +18,7 @@ from billing.models import (
     SubscriptionState,
     SupportEntry,
 )
-from billing.reconcile.expected_cycles import Cycle
+from billing.reconcile.expected.cycles import Cycle
 from billing.service_period import NextCharge, next_charge, service_period
 from billing.subscriptions import Subscriptions
 from plans import Catalog, CatalogError, Plan

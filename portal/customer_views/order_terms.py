@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from billing.ledger_charges import minutes_amount
-from billing.months import add_months
-from billing.reconcile.expected_cycles import cycles
+from billing.periods import add_months
+from billing.reconcile.expected.cycles import cycles
 from plans import Plan
 from plans.model import (
     EarlyCancellation,

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from billing.cancellation import cancellation_terms, current_period_end
-from billing.months import monthly_price
-from billing.periods import Period
+from billing.periods import Period, monthly_price
 from plans import Catalog, Money, Plan, UnknownPlan
 from plans.model import EarlyCancellation
 from portal.customer_views.catalog import PlanCard, plan_card

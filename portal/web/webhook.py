@@ -13,7 +13,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
-from billing.webhooks import WebhookRejected, receive
+from billing.stripe.webhooks import WebhookRejected, receive
 from portal.web.services import ServicesDep, provide_services
 
 

@@ -41,7 +41,7 @@ from billing.models import (
     SupportEntry,
 )
 from billing.periods import Period
-from billing.stripe_catalog import fee_lookup_key, minutes_lookup_key
+from billing.stripe.catalog import fee_lookup_key, minutes_lookup_key
 from billing.subscriptions import Subscriptions
 from plans.model import SupportPlan
 from tests.benchmarks.harness import Report, Sample

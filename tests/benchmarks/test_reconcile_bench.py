@@ -41,8 +41,8 @@ from billing.outbox import OutboxKind
 from billing.periods import Period
 from billing.reconcile.matching import Reconciliation
 from billing.reconcile.run import reconcile
-from billing.reconcile.stripe_ids import CustomerIndex
-from billing.reconcile.stripe_reader import stream_invoices
+from billing.reconcile.stripe.ids import CustomerIndex
+from billing.reconcile.stripe.reader import stream_invoices
 from tests.benchmarks.harness import Report, Sample
 from tests.fixtures.billing import billing_context
 from tests.fixtures.clock import MovableClock

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from billing.cli_support import support_group
+from billing.cli.support import support_group
 from billing.ledger import Ledger
 from portal import migrate
 from portal.database import create_engine, create_session_factory

@@ -16,7 +16,7 @@ from billing.context import BillingContext
 from billing.errors import UnknownCustomer
 from billing.invoices import InvoiceNotFound, Invoices
 from billing.models import Customer, Invoice, Subscription, WebhookEvent
-from billing.webhooks import handle_pending, receive
+from billing.stripe.webhooks import handle_pending, receive
 from tests.fixtures.billing import make_customer, make_subscription
 from tests.fixtures.billing_stripe import client_for, mocked_stripe, stripe_ctx
 from tests.fixtures.clock import MovableClock

@@ -13,10 +13,10 @@ import stripe
 from click.testing import CliRunner
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.cli_outbox import outbox_group
+from billing.cli.outbox import outbox_group
 from billing.context import BillingContext
 from billing.outbox import OutboxKind
-from billing.stripe_client import make_client
+from billing.stripe.client import make_client
 from portal import migrate
 from portal.database import create_engine
 from portal.settings import DatabaseSettings

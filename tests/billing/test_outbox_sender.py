@@ -526,7 +526,7 @@ async def test_a_worker_killed_after_sending_resends_with_the_same_key(
         )
     doomed = sender(ctx, claim_ttl=timedelta(minutes=5))
     [claimed] = await doomed.claim(10)
-    from billing.stripe_client import make_client
+    from billing.stripe.client import make_client
 
     # Stripe answers, but the worker dies before recording anything.
     await doomed.send(make_client(ctx.stripe), claimed)

@@ -36,7 +36,7 @@ from billing.periods import Period
 from billing.reconcile.findings import FindingKind
 from billing.reconcile.matching import Reconciliation
 from billing.reconcile.run import reconcile
-from billing.stripe_catalog import apply, plan_sync
+from billing.stripe.catalog import apply, plan_sync
 from billing.subscriptions import Subscriptions
 from tests.fixtures.billing import sample_catalog
 from tests.fixtures.billing_stripe import client_for, mocked_stripe, sender, stripe_ctx

@@ -18,9 +18,9 @@ from billing.errors import UnknownCustomer
 from billing.ledger import Ledger
 from billing.models import EntryCategory, OutboxMessage, OutboxState
 from billing.periods import InvalidPeriod, Period
-from billing.reconcile.expected import expected_lines, usage_accounts
-from billing.reconcile.expected_cycles import cycles, prorate
-from billing.reconcile.expected_usage import usage_charge
+from billing.reconcile.expected.cycles import cycles, prorate
+from billing.reconcile.expected.invoices import expected_lines, usage_accounts
+from billing.reconcile.expected.usage import usage_charge
 from billing.reconcile.lines import ExpectedLine, LineKind, UsageAccount
 from billing.reconcile.run import read_until
 from billing.subscriptions import Subscriptions

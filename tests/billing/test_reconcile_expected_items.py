@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from billing.context import BillingContext
 from billing.ledger import Ledger
 from billing.models import EntryCategory, OutboxMessage, OutboxState
-from billing.reconcile.expected import expected_lines
+from billing.reconcile.expected.invoices import expected_lines
 from billing.subscriptions import Subscriptions
 from tests.fixtures.billing_subscriptions import START, at, new_customer, offline_context, outbox
 from tests.fixtures.clock import MovableClock

@@ -36,7 +36,7 @@ from billing.models import OutboxMessage, Subscription, SubscriptionState
 from billing.reconcile.findings import Finding, FindingKind
 from billing.reconcile.matching import Reconciliation
 from billing.reconcile.run import reconcile
-from billing.reconcile.stripe_retry import Retry
+from billing.reconcile.stripe.retry import Retry
 from tests.fixtures.billing import make_customer, make_subscription
 from tests.fixtures.billing_stripe import client_for, mocked_stripe, sender, stripe_ctx
 from tests.fixtures.billing_subscriptions import epoch

@@ -15,8 +15,8 @@ from billing.context import BillingContext
 from billing.outbox import OutboxKind
 from billing.reconcile.findings import FindingKind
 from billing.reconcile.run import reconcile
-from billing.reconcile.stripe_reader import StripeReadInterrupted
-from billing.reconcile.stripe_retry import Retry
+from billing.reconcile.stripe.reader import StripeReadInterrupted
+from billing.reconcile.stripe.retry import Retry
 from tests.fixtures.billing import make_customer, make_subscription, outbox_row
 from tests.fixtures.billing_stripe import client_for, mocked_stripe, stripe_ctx
 from tests.fixtures.clock import MovableClock

@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.periods import Period
 from billing.reconcile.lines import ActualInvoice, LineKind, line_key
-from billing.reconcile.stripe_checkpoint import Checkpoint, CheckpointMismatch, checkpoint_file
-from billing.reconcile.stripe_ids import CustomerIndex
-from billing.reconcile.stripe_meter import find_meter_id, meter_summaries
-from billing.reconcile.stripe_reader import StripeReadInterrupted, stream_invoices
-from billing.reconcile.stripe_retry import Retry
+from billing.reconcile.stripe.checkpoint import Checkpoint, CheckpointMismatch, checkpoint_file
+from billing.reconcile.stripe.ids import CustomerIndex
+from billing.reconcile.stripe.meter import find_meter_id, meter_summaries
+from billing.reconcile.stripe.reader import StripeReadInterrupted, stream_invoices
+from billing.reconcile.stripe.retry import Retry
 from billing.repository.stripe_links import StripeLink
-from billing.stripe_client import make_client
+from billing.stripe.client import make_client
 from portal.database import create_session_factory
 from tests.fixtures.billing import make_customer, make_subscription
 from tests.fixtures.billing_stripe import mocked_stripe

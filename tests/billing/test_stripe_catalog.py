@@ -11,10 +11,10 @@ import pytest
 import stripe
 from click.testing import CliRunner
 
-from billing.cli_stripe import sync_command
+from billing.cli.stripe_sync import sync_command
 from billing.settings import StripeSettings
-from billing.stripe_catalog import _increment_price
-from billing.stripe_client import make_client
+from billing.stripe.catalog import _increment_price
+from billing.stripe.client import make_client
 from plans import Catalog
 from plans.model import Interval, SupportPlan
 from tests.fixtures.billing import sample_catalog

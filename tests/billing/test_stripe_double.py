@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 import stripe
 
-from billing.stripe_client import make_client
+from billing.stripe.client import make_client
 from tests.fixtures.billing_stripe import mocked_stripe
 from tests.fixtures.clock import MovableClock
 from tests.fixtures.stripe import FakeStripe, Json, stripe_settings

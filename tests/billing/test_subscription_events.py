@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from billing import subscription_events as events
 from billing.context import BillingContext
 from billing.customers import Customers
 from billing.models import Invoice, Subscription
+from billing.stripe import subscription_events as events
 from billing.subscriptions import Subscriptions
 from tests.fixtures.billing_subscriptions import START, at, new_customer, stripe_context
 from tests.fixtures.clock import MovableClock
@@ -169,7 +169,7 @@ async def test_checkout_for_another_stripe_subscription_is_ignored(ctx: BillingC
 async def test_unknown_ids_are_logged_and_ignored(
     ctx: BillingContext, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="billing.subscription_events")
+    caplog.set_level(logging.WARNING, logger="billing.stripe.subscription_events")
 
     assert not await activate(ctx, "s000000000000")
     assert not await in_tx(ctx, lambda s: events.mark_invoice_paid(ctx, s, "sub_nope", NOW))

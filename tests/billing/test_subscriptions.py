@@ -21,7 +21,7 @@ from billing.context import BillingContext
 from billing.customers import Customers
 from billing.errors import InvalidTransition, UnknownCustomer
 from billing.models import Customer, OutboxMessage, Subscription
-from billing.months import add_months, monthly_price
+from billing.periods import add_months, monthly_price
 from billing.subscriptions import CurrencyMismatch, Subscriptions
 from plans import UnknownPlan
 from plans.model import Commitment, EarlyCancellation

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from billing.months import add_months
+from billing.periods import add_months
 from portal.accounts.models import Role
 from portal.fleet_sync import SyncReport
 from portal.worker import TickReport

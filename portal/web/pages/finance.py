@@ -19,7 +19,7 @@ from billing.periods import Period
 from billing.reconcile.matching import Reconciliation
 from billing.reconcile.report import csv_text
 from billing.reconcile.run import reconcile
-from billing.stripe_client import make_client
+from billing.stripe.client import make_client
 from portal.finance_views import BAR_HEIGHT, LABEL_WIDTH, charts
 from portal.web.guards import finance_only
 from portal.web.rendering import page

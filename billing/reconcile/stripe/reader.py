@@ -30,9 +30,9 @@ from stripe.params import (
 
 from billing.errors import StripeFailure
 from billing.reconcile.lines import ActualInvoice, ActualLine, LineKind
-from billing.reconcile.stripe_checkpoint import Checkpoint, window_name
-from billing.reconcile.stripe_ids import ENTRY_KEY, CustomerIndex
-from billing.reconcile.stripe_lines import (
+from billing.reconcile.stripe.checkpoint import Checkpoint, window_name
+from billing.reconcile.stripe.ids import ENTRY_KEY, CustomerIndex
+from billing.reconcile.stripe.lines import (
     LineSource,
     actual_invoice,
     actual_line,
@@ -43,7 +43,7 @@ from billing.reconcile.stripe_lines import (
     line_source,
     metadata_of,
 )
-from billing.reconcile.stripe_retry import (
+from billing.reconcile.stripe.retry import (
     DEFAULT_RETRY,
     Json,
     Retry,
@@ -217,7 +217,7 @@ class _Reader:
 
     def checkout_setup_entry(self, invoice: Json) -> str | None:
         """A one-time line without our metadata on a subscription's first invoice is the
-        setup fee its Checkout session carried (billing.checkout: the only one-time line
+        setup fee its Checkout session carried (billing.stripe.checkout: the only one-time line
         Dockyard puts on a session), so it is keyed as the ledger keys setup fees."""
         if invoice.get("billing_reason") != "subscription_create":
             return None

@@ -20,12 +20,12 @@ from stripe.params.checkout import SessionCreateParams
 from billing.context import BillingContext
 from billing.errors import StripeFailure
 from billing.models import Customer, Subscription
-from billing.months import add_months
 from billing.outbox import CustomerCreate
 from billing.outbox.requests import customer_params
+from billing.periods import add_months
 from billing.repository.outbox import OutboxRepository
-from billing.stripe_catalog import find_prices
-from billing.stripe_client import classify
+from billing.stripe.catalog import find_prices
+from billing.stripe.client import classify
 from billing.subscriptions import setup_fee
 
 

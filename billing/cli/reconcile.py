@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from billing.cli_runner import ProvidesBilling, run_with
+from billing.cli.runner import ProvidesBilling, run_with
 from billing.context import BillingContext
 from billing.errors import BillingError
 from billing.periods import Period

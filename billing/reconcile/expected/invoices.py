@@ -25,21 +25,21 @@ from datetime import datetime, timedelta
 from billing.context import BillingContext
 from billing.models import OutboxMessage, OutboxState, Subscription, SupportEntry
 from billing.periods import Period
-from billing.reconcile.expected_cycles import Cycle
-from billing.reconcile.expected_fees import fee_line, proration_line
-from billing.reconcile.expected_history import History, read_history
-from billing.reconcile.expected_items import (
+from billing.reconcile.expected.cycles import Cycle
+from billing.reconcile.expected.fees import fee_line, proration_line
+from billing.reconcile.expected.history import History, read_history
+from billing.reconcile.expected.items import (
     checkout_setup_line,
     item_entry_id,
     item_lines,
     package_line,
 )
-from billing.reconcile.expected_subscription import BilledSubscription, billed_subscription
-from billing.reconcile.expected_usage import cycles_to_meter, summarize_usage, usage_line
+from billing.reconcile.expected.subscription import BilledSubscription, billed_subscription
+from billing.reconcile.expected.usage import cycles_to_meter, summarize_usage, usage_line
 from billing.reconcile.lines import ExpectedLine, UsageAccount
 from billing.repository.customers import CustomerRepository
 from billing.repository.reconcile import ReconcileRepository
-from billing.stripe_catalog import is_metered
+from billing.stripe.catalog import is_metered
 
 __all__ = ["expected_lines", "usage_accounts"]
 

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import click
 
-from billing.cli_runner import ProvidesBilling, run_with
+from billing.cli.runner import ProvidesBilling, run_with
 from billing.context import BillingContext
 from billing.models import OutboxMessage, OutboxState
 from billing.outbox.admin import outbox_messages, retry_dead

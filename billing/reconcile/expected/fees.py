@@ -16,8 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from billing.periods import Period
-from billing.reconcile.expected_cycles import Cycle
-from billing.reconcile.expected_subscription import BilledSubscription
+from billing.reconcile.expected.cycles import Cycle
+from billing.reconcile.expected.subscription import BilledSubscription
 from billing.reconcile.lines import ExpectedLine, LineKind, line_key
 from plans import Plan
 

@@ -11,7 +11,7 @@ from typing import Protocol, TypeVar
 import click
 
 from billing.allowance import PeriodSummary
-from billing.cli_runner import run_with
+from billing.cli.runner import run_with
 from billing.errors import BillingError
 from billing.ledger import Ledger
 from billing.models import EntryCategory, SupportEntry

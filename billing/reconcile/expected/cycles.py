@@ -1,7 +1,7 @@
 """The periods Stripe bills a Dockyard subscription for, and its proration arithmetic.
 
 How the subscription is set up in Stripe (billing/outbox_sender.py ``_subscription_create``
-and billing/checkout.py): one licensed fee price (monthly or yearly) and, for metered
+and billing/stripe/checkout.py): one licensed fee price (monthly or yearly) and, for metered
 support, a minutes price of the same interval; ``billing_cycle_anchor_config``
 ``{day_of_month: 1}``; ``proration_behavior`` ``create_prorations`` (Checkout's default
 too); ``trial_end`` from the ledger. What Stripe makes of that, and what is modelled here:
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
-from billing.months import add_months, month_start
+from billing.periods import add_months, month_start
 
 
 def seconds(start: datetime, end: datetime) -> int:

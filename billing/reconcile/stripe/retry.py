@@ -5,7 +5,7 @@ version, parameter encoding, Stripe's errors as ``stripe.StripeError``s) and ski
 costs: turning every nested dict into a ``StripeObject``. Parameters are still built as
 the SDK's ``TypedDict``s, so mypy checks their names.
 
-Transient failures are what ``billing.stripe_client.classify`` says: a refused connection,
+Transient failures are what ``billing.stripe.client.classify`` says: a refused connection,
 a timeout, a rate limit, Stripe's 5xx (our clients run with the SDK's own retries off).
 A refusal (4xx) is raised at once: asking again gets the same answer.
 """
@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import stripe
 
-from billing.stripe_client import classify
+from billing.stripe.client import classify
 
 T = TypeVar("T")
 Json = dict[str, Any]

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import click
 
-from billing.cli_runner import ProvidesBilling, run_with
+from billing.cli.runner import ProvidesBilling, run_with
 from billing.context import BillingContext
 from billing.customers import Customers
 from billing.models import Customer, Subscription

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 from billing.models import OutboxMessage, Subscription
 from billing.outbox import OutboxKind
-from billing.reconcile.expected_cycles import Cycle
+from billing.reconcile.expected.cycles import Cycle
 
 PlanKey = tuple[str, int]  # plan id, version
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from billing.periods import Period
 from billing.reconcile.lines import ActualInvoice, ActualLine, LineKind, line_key
-from billing.reconcile.stripe_ids import ENTRY_KEY, CustomerIndex
+from billing.reconcile.stripe.ids import ENTRY_KEY, CustomerIndex
 
 Json = Mapping[str, Any]
 

@@ -16,9 +16,9 @@ from stripe.params.billing import MeterEventSummaryListParams, MeterListParams
 from billing.errors import StripeFailure
 from billing.periods import Period
 from billing.reconcile.lines import MeterSummary
-from billing.reconcile.stripe_ids import CustomerIndex
-from billing.reconcile.stripe_retry import DEFAULT_RETRY, Retry, every_item, path
-from billing.stripe_catalog import METER_EVENT_NAME
+from billing.reconcile.stripe.ids import CustomerIndex
+from billing.reconcile.stripe.retry import DEFAULT_RETRY, Retry, every_item, path
+from billing.stripe.catalog import METER_EVENT_NAME
 
 __all__ = ["find_meter_id", "meter_summaries"]
 

@@ -27,10 +27,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from billing.closing import CLOSING_GRACE
 from billing.models import OutboxMessage, OutboxState, SupportEntry
 from billing.periods import Period
-from billing.reconcile.expected_cycles import Cycle
-from billing.reconcile.expected_subscription import BilledSubscription
+from billing.reconcile.expected.cycles import Cycle
+from billing.reconcile.expected.subscription import BilledSubscription
 from billing.reconcile.lines import ExpectedLine, LineKind, UsageAccount, line_key
-from billing.stripe_catalog import (
+from billing.stripe.catalog import (
     _increment_price,
     is_metered,
     minute_rate,

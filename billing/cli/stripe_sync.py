@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import Progress
 
 from billing.errors import BillingError
-from billing.stripe_catalog import Action, SyncPlan, apply, plan_sync
-from billing.stripe_client import classify
+from billing.stripe.catalog import Action, SyncPlan, apply, plan_sync
+from billing.stripe.client import classify
 from plans import Catalog, CatalogError
 
 

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from billing.models import Subscription
 from billing.periods import Period
-from billing.reconcile.expected_cycles import Cycle, cycles
-from billing.reconcile.expected_history import History
+from billing.reconcile.expected.cycles import Cycle, cycles
+from billing.reconcile.expected.history import History
 from plans import Catalog, Plan
 
 

@@ -28,9 +28,9 @@ from datetime import datetime, timedelta
 
 from billing.models import OutboxMessage, Subscription
 from billing.periods import Period
-from billing.reconcile.expected_cycles import Cycle
-from billing.reconcile.expected_history import History
-from billing.reconcile.expected_subscription import BilledSubscription, billed_subscription
+from billing.reconcile.expected.cycles import Cycle
+from billing.reconcile.expected.history import History
+from billing.reconcile.expected.subscription import BilledSubscription, billed_subscription
 from billing.reconcile.lines import ExpectedLine, LineKind, line_key
 from plans import Catalog, Interval
 
@@ -154,7 +154,7 @@ def checkout_setup_line(
     subscription: Subscription, history: History, catalog: Catalog, period: Period, now: datetime
 ) -> ExpectedLine | None:
     """The setup fee a Checkout session charged on the subscription's first invoice
-    (billing.checkout), if it started in ``period`` by ``now``: the fee of the plan it was
+    (billing.stripe.checkout), if it started in ``period`` by ``now``: the fee of the plan it was
     bought on, whatever it holds now. The outbox queues it (an ``invoice_item`` message)
     for every other subscription."""
     started = subscription.started_at
