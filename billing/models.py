@@ -141,7 +141,8 @@ class ClosedPeriod(Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
     plan_id: Mapped[str] = mapped_column(String(64))  # the terms it was summed under
     plan_version: Mapped[int] = mapped_column(Integer)
-    # billing.allowance.PeriodSummary as JSON (billing.periods_closing writes and reads it).
+    # billing.support_time.allowance.PeriodSummary as JSON (billing.support_time.closing
+    # writes and reads it).
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
     billable_minutes: Mapped[int] = mapped_column(Integer)
     closed_at: Mapped[datetime] = mapped_column(DateTimeUTC())

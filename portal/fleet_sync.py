@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from billing.context import BillingContext
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
 from plans import ApplicationHostingPlan, CatalogError, Plan, ServerHostingPlan
 from portal.policy import desired_instance_state
 from provisioner.errors import ProvisioningError

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from billing.context import BillingContext
-from billing.dunning import MANUAL
 from billing.errors import InvalidTransition
-from billing.ledger import Ledger
 from billing.models import EntryCategory, EntryState, Subscription, SupportEntry
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.dunning import MANUAL
+from billing.subscriptions.lifecycle import Subscriptions
+from billing.support_time.ledger import Ledger
 from plans import Catalog
 from portal.catalog_holder import CatalogHolder, ReloadFailure
 from portal.rollouts import RolloutRun, RolloutTracker, rollout_problems

@@ -13,12 +13,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing.allowance import PeriodSummary
 from billing.context import BillingContext
 from billing.customers import Customers
-from billing.dunning import MANUAL
 from billing.invoices import Invoices
-from billing.ledger import Ledger, NoSupportSubscription
 from billing.models import (
     Customer,
     Invoice,
@@ -34,7 +31,10 @@ from billing.periods import Period
 from billing.repository.customers import CustomerRepository
 from billing.repository.subscriptions import SubscriptionRepository
 from billing.repository.webhooks import WebhookRepository
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.dunning import MANUAL
+from billing.subscriptions.lifecycle import Subscriptions
+from billing.support_time.allowance import PeriodSummary
+from billing.support_time.ledger import Ledger, NoSupportSubscription
 from plans import ApplicationHostingPlan, Catalog, CatalogInvalid, Plan, UnknownPlan
 from portal.catalog_holder import CatalogHolder, ReloadFailure
 from provisioner.models import Instance, InstanceState, SuspensionReason, UpdateStatus

@@ -19,7 +19,7 @@ from billing.customers import Customers
 from billing.errors import InvalidTransition
 from billing.models import Customer, Subscription, SubscriptionState
 from billing.stripe.checkout import create_checkout_session
-from billing.subscriptions import CurrencyMismatch, Subscriptions
+from billing.subscriptions.lifecycle import CurrencyMismatch, Subscriptions
 from plans import Plan
 
 StripeClientFactory = Callable[[], stripe.StripeClient]

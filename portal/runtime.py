@@ -15,8 +15,8 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.context import BillingContext
-from billing.ledger import Ledger
 from billing.stripe.client import make_client
+from billing.support_time.ledger import Ledger
 from plans import Catalog
 from plans.settings import CatalogSettings
 from portal import migrate

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing.closing import PeriodClosing
-from billing.dunning import Dunning
 from billing.outbox.sender import OutboxSender
 from billing.stripe.client import make_client
 from billing.stripe.webhooks import handle_pending
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.dunning import Dunning
+from billing.subscriptions.lifecycle import Subscriptions
+from billing.support_time.closing import PeriodClosing
 from portal.fleet_sync import sync_instances
 from portal.runtime import Runtime
 from provisioner.errors import ProvisioningError

@@ -12,7 +12,7 @@ from billing.cli.runner import ProvidesBilling, run_with
 from billing.context import BillingContext
 from billing.customers import Customers
 from billing.models import Customer, Subscription
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
 
 T = TypeVar("T")
 

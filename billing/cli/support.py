@@ -10,12 +10,12 @@ from typing import Protocol, TypeVar
 
 import click
 
-from billing.allowance import PeriodSummary
 from billing.cli.runner import run_with
 from billing.errors import BillingError
-from billing.ledger import Ledger
 from billing.models import EntryCategory, SupportEntry
 from billing.periods import Period
+from billing.support_time.allowance import PeriodSummary
+from billing.support_time.ledger import Ledger
 from plans.render import hours
 
 T = TypeVar("T")

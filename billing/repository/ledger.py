@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.allowance import Work
 from billing.errors import UnknownCustomer, UnknownEntry
 from billing.models import (
     ClosedPeriod,
@@ -19,6 +18,7 @@ from billing.models import (
     SupportEntry,
 )
 from billing.periods import Period
+from billing.support_time.allowance import Work
 
 
 def period_start(period: str) -> datetime:
@@ -135,7 +135,7 @@ class LedgerRepository:
         )
         return list(await self.session.scalars(query))
 
-    # Closed periods (billing.closing).
+    # Closed periods (billing.support_time.closing).
 
     async def last_closed(self, subscription_id: str) -> ClosedPeriod | None:
         query = (

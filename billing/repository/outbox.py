@@ -212,7 +212,8 @@ class OutboxRepository:
         )
 
     async def period_closed(self, subscription_id: str, period: str) -> bool:
-        """Whether Stripe has invoiced the subscription's ``period`` (billing.closing)."""
+        """Whether Stripe has invoiced the subscription's ``period``
+        (billing.support_time.closing)."""
         found = await self.session.scalar(
             select(ClosedPeriod.period).where(
                 ClosedPeriod.subscription_id == subscription_id, ClosedPeriod.period == period
@@ -229,7 +230,7 @@ class OutboxRepository:
             .execution_options(synchronize_session=False)
         )
 
-    # What billing.final_invoice asks.
+    # What billing.subscriptions.final_invoice asks.
 
     async def running_past(self, customer_id: str, boundary: datetime) -> list[Subscription]:
         """The customer's started, live subscriptions that run on past ``boundary``."""

@@ -17,7 +17,7 @@ What gets created, and why:
   Flat-rate support has none: its agreed extra work is invoiced as invoice items.
   A yearly hour bank has none either: a metered price bills with its subscription's
   interval, so its overage would wait a year. Its month's overage is invoiced when the
-  month closes, at the same increments and price (billing/usage_invoicing.py).
+  month closes, at the same increments and price (billing/support_time/usage_invoicing.py).
 
 Prices are immutable and found by ``lookup_key``; a price that exists is never changed,
 and one that differs from the catalog is reported, not replaced. Every create carries an

@@ -26,7 +26,7 @@ from billing.periods import add_months
 from billing.repository.outbox import OutboxRepository
 from billing.stripe.catalog import find_prices
 from billing.stripe.client import classify
-from billing.subscriptions import setup_fee
+from billing.subscriptions.lifecycle import setup_fee
 
 
 async def create_checkout_session(

@@ -18,16 +18,16 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.cancellation import commitment_end
 from billing.context import BillingContext
-from billing.dunning import BILLING, MANUAL, Dunning
 from billing.errors import UnknownSubscription
 from billing.models import Subscription, SubscriptionState
 from billing.periods import Period
 from billing.repository.customers import CustomerRepository
 from billing.repository.invoices import InvoiceRepository
 from billing.repository.subscriptions import SubscriptionRepository
-from billing.subscriptions import end_subscription
+from billing.subscriptions.cancellation import commitment_end
+from billing.subscriptions.changes import end_subscription
+from billing.subscriptions.dunning import BILLING, MANUAL, Dunning
 
 log = logging.getLogger(__name__)
 

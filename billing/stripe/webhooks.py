@@ -20,12 +20,12 @@ import stripe
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.closing import close_invoiced
 from billing.context import BillingContext
 from billing.errors import BillingError
 from billing.invoices import Invoices, stripe_subscription_id
 from billing.repository.webhooks import WebhookRepository
 from billing.stripe import subscription_events as events
+from billing.support_time.closing import close_invoiced
 
 log = logging.getLogger(__name__)
 

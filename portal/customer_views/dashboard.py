@@ -9,7 +9,6 @@ from datetime import datetime
 from billing.context import BillingContext
 from billing.customers import Customers
 from billing.invoices import Invoices
-from billing.ledger import Ledger, NoSupportSubscription
 from billing.models import (
     Customer,
     EntryCategory,
@@ -19,8 +18,9 @@ from billing.models import (
     SupportEntry,
 )
 from billing.reconcile.expected.cycles import Cycle
-from billing.service_period import NextCharge, next_charge, service_period
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
+from billing.subscriptions.service_period import NextCharge, next_charge, service_period
+from billing.support_time.ledger import Ledger, NoSupportSubscription
 from plans import Catalog, CatalogError, Plan
 from plans.model import (
     ApplicationHostingPlan,

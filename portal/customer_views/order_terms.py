@@ -3,7 +3,7 @@
 Every line with its amount, what is due today and what follows per period, when a trial
 ends, the commitment and what leaving early costs, and whether prices include VAT: the
 same figures billing will charge (the first period is Stripe's first cycle,
-billing.service_period), so the confirmation page never promises one thing and the
+billing.subscriptions.service_period), so the confirmation page never promises one thing and the
 invoice says another.
 
 A support plan ordered with a hosting plan is agreed to in the same words: its own terms
@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from billing.ledger_charges import minutes_amount
 from billing.periods import add_months
 from billing.reconcile.expected.cycles import cycles
+from billing.support_time.charges import minutes_amount
 from plans import Plan
 from plans.model import (
     EarlyCancellation,
@@ -198,7 +198,7 @@ def _leaving_early(plan: Plan) -> str | None:
 
 
 def _support_time(plan: SupportPlan) -> tuple[tuple[str, ...], str | None]:
-    """Support time in words (the same rules as billing.allowance), and what it adds to
+    """Support time in words (the same rules as billing.support_time.allowance), and what it adds to
     the totals."""
     terms = plan.terms
     if isinstance(terms, HourBank):

@@ -1,6 +1,6 @@
 """What changing a plan or cancelling would do, shown before the customer confirms.
 
-The rules are billing's (billing.subscriptions); these views only put them in words for
+The rules are billing's (billing.subscriptions.lifecycle); these views only put them in words for
 one subscription at one moment.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from billing.cancellation import cancellation_terms, current_period_end
 from billing.periods import Period, monthly_price
+from billing.subscriptions.cancellation import cancellation_terms, current_period_end
 from plans import Catalog, Money, Plan, UnknownPlan
 from plans.model import EarlyCancellation
 from portal.customer_views.catalog import PlanCard, plan_card

@@ -26,11 +26,8 @@ import pytest
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.allowance import PeriodSummary, Terms, Work, summarize_range
-from billing.closing import PeriodClosing
 from billing.context import BillingContext
 from billing.customers import Customers
-from billing.ledger import Ledger
 from billing.models import (
     Customer,
     EntryCategory,
@@ -42,7 +39,10 @@ from billing.models import (
 )
 from billing.periods import Period
 from billing.stripe.catalog import fee_lookup_key, minutes_lookup_key
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
+from billing.support_time.allowance import PeriodSummary, Terms, Work, summarize_range
+from billing.support_time.closing import PeriodClosing
+from billing.support_time.ledger import Ledger
 from plans.model import SupportPlan
 from tests.benchmarks.harness import Report, Sample
 from tests.fixtures.billing import billing_context, sample_catalog

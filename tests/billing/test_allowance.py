@@ -9,7 +9,9 @@ from random import Random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing.allowance import (
+from billing.models import EntryState
+from billing.periods import Period
+from billing.support_time.allowance import (
     Bucket,
     PeriodSummary,
     Terms,
@@ -19,8 +21,6 @@ from billing.allowance import (
     summarize_period,
     summarize_range,
 )
-from billing.models import EntryState
-from billing.periods import Period
 from plans.model import FlatRate, HourBank, PerHour, Rollover, Rounding, SupportPlan
 from plans.money import Money
 from tests.fixtures.billing import sample_catalog

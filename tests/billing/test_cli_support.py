@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from billing.cli.support import support_group
-from billing.ledger import Ledger
+from billing.support_time.ledger import Ledger
 from portal import migrate
 from portal.database import create_engine, create_session_factory
 from portal.settings import DatabaseSettings

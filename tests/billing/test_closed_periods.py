@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.closing import PeriodClosing, close_invoiced
 from billing.errors import InvalidTransition
-from billing.ledger import Ledger
 from billing.models import ClosedPeriod, EntryState, OutboxMessage, SupportEntry
 from billing.periods import Period
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
+from billing.support_time.closing import PeriodClosing, close_invoiced
+from billing.support_time.ledger import Ledger
 from portal.database import create_session_factory
 from tests.fixtures.billing import billing_context, make_customer, make_subscription
 from tests.fixtures.clock import MovableClock
@@ -332,7 +332,7 @@ async def test_a_hosting_subscription_has_no_periods_to_close_and_says_nothing(
     """Found by the year-long test: every worker tick warned "no terms ... not closed"
     for every hosting subscription."""
     ledger, _, _, _ = await setup(engine, "server-m", at(11, 2))
-    caplog.set_level(logging.WARNING, logger="billing.closing")
+    caplog.set_level(logging.WARNING, logger="billing.support_time.closing")
 
     assert await PeriodClosing(ledger.ctx).close_due(at(12, 20)) == 0
 

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.context import BillingContext
-from billing.dunning import Dunning
 from billing.models import Subscription
 from billing.repository.subscriptions import SubscriptionRepository
 from billing.settings import DunningSettings
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.dunning import Dunning
+from billing.subscriptions.lifecycle import Subscriptions
 from tests.fixtures.billing_subscriptions import START, at, new_customer, offline_context, outbox
 from tests.fixtures.clock import MovableClock
 

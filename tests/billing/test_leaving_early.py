@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing.cancellation import cancellation_terms
 from billing.models import Subscription, SubscriptionState
 from billing.periods import Period
+from billing.subscriptions.cancellation import cancellation_terms
 from plans import Plan
 from plans.model import Commitment, EarlyCancellation, Interval, Pricing
 from plans.money import Money

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.closing import PeriodClosing
 from billing.errors import BillingError, EntryLocked, InvalidTransition, UnknownCustomer
-from billing.ledger import InvalidEntry, Ledger, NoSupportSubscription, minutes_amount
 from billing.models import EntryState, OutboxMessage, SupportEntry
 from billing.periods import Period
+from billing.support_time.closing import PeriodClosing
+from billing.support_time.ledger import InvalidEntry, Ledger, NoSupportSubscription, minutes_amount
 from portal.database import create_session_factory
 from tests.fixtures.billing import billing_context, make_customer, make_subscription
 from tests.fixtures.clock import MovableClock

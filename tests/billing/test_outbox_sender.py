@@ -11,8 +11,6 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.closing import PeriodClosing
-from billing.ledger import Ledger
 from billing.models import OutboxState
 from billing.outbox import (
     CustomerCreate,
@@ -24,6 +22,8 @@ from billing.outbox import (
     enqueue,
 )
 from billing.outbox.sender import OutboxSender
+from billing.support_time.closing import PeriodClosing
+from billing.support_time.ledger import Ledger
 from tests.fixtures.billing import make_customer, make_subscription
 from tests.fixtures.billing_stripe import mocked_stripe, rows, sender, stripe_ctx
 from tests.fixtures.clock import MovableClock
@@ -569,7 +569,7 @@ async def test_a_yearly_minutes_price_left_from_an_older_sync_is_not_subscribed(
 ) -> None:
     """Older syncs made a yearly metered price for the yearly hour bank: on a subscription
     it would bill a year's minutes at the year's end. Its months' minutes are invoiced as
-    items now (billing.usage_invoicing), so a new subscription takes the fee alone."""
+    items now (billing.support_time.usage_invoicing), so a new subscription takes the fee alone."""
     fake.add(price("price_10h", "dockyard:support-10h:v1", 840000, recurring={"interval": "year"}))
     yearly = {"interval": "year", "usage_type": "metered"}
     fake.add(price("price_10h_min", "dockyard:support-10h:v1:minutes", 2125, recurring=yearly))

@@ -30,14 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.context import BillingContext
 from billing.customers import Customers
-from billing.ledger import Ledger
 from billing.models import EntryState
 from billing.periods import Period
 from billing.reconcile.findings import FindingKind
 from billing.reconcile.matching import Reconciliation
 from billing.reconcile.run import reconcile
 from billing.stripe.catalog import apply, plan_sync
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
+from billing.support_time.ledger import Ledger
 from tests.fixtures.billing import sample_catalog
 from tests.fixtures.billing_stripe import client_for, mocked_stripe, sender, stripe_ctx
 from tests.fixtures.clock import MovableClock

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.context import BillingContext
 from billing.errors import UnknownCustomer
-from billing.ledger import Ledger
 from billing.models import EntryCategory, OutboxMessage, OutboxState
 from billing.periods import InvalidPeriod, Period
 from billing.reconcile.expected.cycles import cycles, prorate
@@ -23,7 +22,8 @@ from billing.reconcile.expected.invoices import expected_lines, usage_accounts
 from billing.reconcile.expected.usage import usage_charge
 from billing.reconcile.lines import ExpectedLine, LineKind, UsageAccount
 from billing.reconcile.run import read_until
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
+from billing.support_time.ledger import Ledger
 from plans import Interval, Money, SupportPlan
 from plans.model import Coverage, CoverageHours, PerHour, Pricing, SupportScope
 from tests.fixtures.billing import make_customer, make_subscription

@@ -15,10 +15,10 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.context import BillingContext
-from billing.ledger import Ledger
 from billing.models import EntryCategory, OutboxMessage, OutboxState
 from billing.reconcile.expected.invoices import expected_lines
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
+from billing.support_time.ledger import Ledger
 from tests.fixtures.billing_subscriptions import START, at, new_customer, offline_context, outbox
 from tests.fixtures.clock import MovableClock
 

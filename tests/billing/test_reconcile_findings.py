@@ -29,14 +29,14 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.closing import PeriodClosing
 from billing.context import BillingContext
-from billing.ledger import Ledger
 from billing.models import OutboxMessage, Subscription, SubscriptionState
 from billing.reconcile.findings import Finding, FindingKind
 from billing.reconcile.matching import Reconciliation
 from billing.reconcile.run import reconcile
 from billing.reconcile.stripe.retry import Retry
+from billing.support_time.closing import PeriodClosing
+from billing.support_time.ledger import Ledger
 from tests.fixtures.billing import make_customer, make_subscription
 from tests.fixtures.billing_stripe import client_for, mocked_stripe, sender, stripe_ctx
 from tests.fixtures.billing_subscriptions import epoch

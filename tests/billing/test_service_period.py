@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from billing.models import Subscription
-from billing.service_period import next_charge, service_period
+from billing.subscriptions.service_period import next_charge, service_period
 from plans.money import Money
 from tests.fixtures.billing import sample_catalog
 

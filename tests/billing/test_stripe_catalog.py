@@ -142,7 +142,7 @@ def test_created_objects_carry_exact_parameters(fake: FakeStripe) -> None:
     assert not any(key.startswith("dockyard:developer-service:") for key in prices)
     assert "dockyard:support-flat:v1:minutes" not in prices
     # A yearly hour bank: a metered price would bill a year's minutes at the year's end;
-    # its months' minutes are invoiced as items instead (billing.usage_invoicing).
+    # its months' minutes are invoiced as items instead (billing.support_time.usage_invoicing).
     assert "dockyard:support-10h:v1:minutes" not in prices
 
 

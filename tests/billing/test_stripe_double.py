@@ -390,7 +390,8 @@ def test_an_invoice_made_by_hand_takes_the_customers_pending_items(world: World)
 
 
 def test_an_item_of_a_quantity_at_a_decimal_unit_price_is_rounded_once(world: World) -> None:
-    """How a month's minutes of a yearly hour bank are invoiced (billing.usage_invoicing):
+    """How a month's minutes of a yearly hour bank are invoiced
+    (billing.support_time.usage_invoicing):
     7 increments of 14.1666... EUR cents make 99.17 EUR cents, rounded once, as a metered
     line would be; an amount and a unit price together are refused."""
     ann = world.customer()

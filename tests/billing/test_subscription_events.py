@@ -13,7 +13,7 @@ from billing.context import BillingContext
 from billing.customers import Customers
 from billing.models import Invoice, Subscription
 from billing.stripe import subscription_events as events
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
 from tests.fixtures.billing_subscriptions import START, at, new_customer, stripe_context
 from tests.fixtures.clock import MovableClock
 

@@ -16,13 +16,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.cancellation import cancellation_terms
 from billing.context import BillingContext
 from billing.customers import Customers
 from billing.errors import InvalidTransition, UnknownCustomer
 from billing.models import Customer, OutboxMessage, Subscription
 from billing.periods import add_months, monthly_price
-from billing.subscriptions import CurrencyMismatch, Subscriptions
+from billing.subscriptions.cancellation import cancellation_terms
+from billing.subscriptions.lifecycle import CurrencyMismatch, Subscriptions
 from plans import UnknownPlan
 from plans.model import Commitment, EarlyCancellation
 from tests.fixtures.billing import sample_catalog

@@ -14,7 +14,7 @@ from billing.context import BillingContext
 from billing.customers import Customers
 from billing.models import SubscriptionState
 from billing.repository.subscriptions import SubscriptionRepository
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
 from portal.fleet_sync import sync_instances
 from provisioner.models import InstanceState, SuspensionReason
 from provisioner.settings import BackendKind

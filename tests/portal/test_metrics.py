@@ -13,7 +13,7 @@ from billing.models import OutboxState, SubscriptionState
 from billing.outbox import OutboxKind
 from billing.repository.outbox import OutboxRepository
 from billing.repository.webhooks import WebhookRepository
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
 from portal.app import create_app
 from portal.runtime import Runtime
 from provisioner.models import InstanceState

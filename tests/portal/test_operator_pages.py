@@ -16,11 +16,11 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from billing.ledger import Ledger
 from billing.models import EntryState, OutboxState, SubscriptionState
 from billing.repository.outbox import OutboxRepository
 from billing.repository.webhooks import WebhookRepository
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
+from billing.support_time.ledger import Ledger
 from plans.settings import BUNDLED_CATALOG, CatalogSettings
 from portal.accounts.models import Role
 from portal.app import create_app

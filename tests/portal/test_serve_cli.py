@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from billing.customers import Customers
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
 from portal.cli import dockyard
 from portal.runtime import Runtime
 from portal.settings import DatabaseSettings, Settings

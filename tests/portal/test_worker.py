@@ -9,7 +9,7 @@ import docker
 import pytest
 
 from billing.customers import Customers
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
 from portal.runtime import Runtime
 from portal.settings import DatabaseSettings, Settings
 from portal.worker import Worker

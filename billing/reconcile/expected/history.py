@@ -5,7 +5,7 @@ Stripe about them (the subscription row only holds the plan it is on now).
   has none: its first plan is the one its first update changed from (``from_plan_*``);
   for updates queued before that was recorded, the first update's plan is taken as its
   plan from the start (and no proration is expected for it).
-- ``subscription.update`` names the plan after each change (billing/subscriptions.py
+- ``subscription.update`` names the plan after each change (billing/subscriptions/lifecycle.py
   ``_enqueue_update``) and when it was made (``changed_at``). An upgrade is sent with
   ``always_invoice`` (Stripe prorates and invoices at once; ``create_prorations`` would
   prorate onto the next invoice): both make proration lines, from the moment of the

@@ -24,7 +24,7 @@ class BilledSubscription:
         """The plan version counting at ``moment`` (``before``: just before it)."""
         plan_id, version = self.history.plan_at(self.cycles, moment, before=before)
         # The version the outbox told Stripe (a catalog migration is sent as a plan change
-        # at a period boundary: billing.subscriptions), not the one the catalog implies.
+        # at a period boundary: billing.subscriptions.lifecycle), not the one the catalog implies.
         return self.catalog.get(plan_id, version)
 
     def starting_in(self, period: Period) -> list[Cycle]:

@@ -1,7 +1,7 @@
 """Metered support: the usage lines Stripe should invoice, and what the outbox did with them.
 
 The ledger works out each support entry's billable minutes with the allowance arithmetic
-(billing/allowance.py: rounding, included hours, rollover, caps) and stores them on the
+(billing/support_time/allowance.py: rounding, included hours, rollover, caps) and stores them on the
 entry (``billable_minutes``, the difference the entry made) together with the invoice it
 goes on (its period, or ``billed_period`` when it came late). Those stored figures are
 what the meter was sent, so they are summed here rather than summarised again: a
@@ -13,7 +13,7 @@ Stripe sums the meter over each monthly billing cycle of the subscription and in
 when the cycle ends: quantity = ceil(minutes / increment) (``transform_quantity``
 divide_by, round up), amount = quantity x the increment's price. A yearly hour bank has no
 metered price: each calendar month's minutes are invoiced as one item when the month
-closes (billing/usage_invoicing.py), at the same quantity and amount, so its "cycles"
+closes (billing/support_time/usage_invoicing.py), at the same quantity and amount, so its "cycles"
 here are its months.
 """
 
@@ -24,7 +24,6 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from billing.closing import CLOSING_GRACE
 from billing.models import OutboxMessage, OutboxState, SupportEntry
 from billing.periods import Period
 from billing.reconcile.expected.cycles import Cycle
@@ -36,7 +35,8 @@ from billing.stripe.catalog import (
     minute_rate,
     overage_invoiced_monthly,
 )
-from billing.usage_invoicing import billing_moment
+from billing.support_time.closing import CLOSING_GRACE
+from billing.support_time.usage_invoicing import billing_moment
 from plans import Plan
 
 _WAITING = frozenset({OutboxState.PENDING.value, OutboxState.RETRYING.value})
@@ -101,7 +101,7 @@ def usage_line(
         (max(meter_moment(e), subscription.started_at), e)
         for e in entries
         # Minutes worked in the trial went on the first paid invoice as an item
-        # (billing.ledger_charges): Stripe charges no meter usage in a trial.
+        # (billing.support_time.charges): Stripe charges no meter usage in a trial.
         if trial_ends is None or meter_moment(e) >= trial_ends
     ]
     increments = amount = 0

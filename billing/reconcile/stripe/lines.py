@@ -11,7 +11,7 @@ Which kind a line is, from its ``parent`` (API 2025-03-31.basil and later):
 - ``subscription_item_details``: USAGE when the line's price is metered, else FEE.
 - ``invoice_item_details`` or no parent: ITEM, keyed by ``metadata.dockyard_entry_id``;
   but USAGE when its metadata names a ``dockyard_usage_period``: a month's minutes of a
-  plan without a metered price, invoiced as an item (billing/usage_invoicing.py).
+  plan without a metered price, invoiced as an item (billing/support_time/usage_invoicing.py).
 
 Metered or not is decided by the price (``pricing.price_details.price``): its id in the set
 of metered price ids read from Stripe once per run (``recurring.usage_type == "metered"``,

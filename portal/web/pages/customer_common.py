@@ -13,7 +13,7 @@ from litestar.exceptions import PermissionDeniedException
 
 from billing.errors import UnknownSubscription
 from billing.models import Subscription
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
 from portal.web.guards import viewer_of
 from portal.web.services import Services
 from provisioner.errors import EngineUnavailable

@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from billing.errors import InvalidTransition
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
 from portal.customer_views.dashboard import SubscriptionRow, subscription_row
 from portal.customer_views.terms import cancel_preview, downgrade_date, plan_choices
 from portal.web.forms import read_form

@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
 
 from billing.errors import BillingError
 from billing.models import EntryCategory
-from billing.subscriptions import Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
 from portal.operator_actions import (
     REASON_LIMIT,
     SupportTime,

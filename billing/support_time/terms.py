@@ -3,7 +3,7 @@
 A period's terms are those of the plan version the subscription held at the period's last
 moment (or now, for the running period), after any catalog migration
 (``migrate_existing_from``) in force by then. Closed periods keep the terms they were
-closed under (billing.closing), so a later plan change or migration never reaches back.
+closed under (billing.support_time.closing), so a later plan change or migration never reaches back.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from billing.allowance import Terms
 from billing.models import Subscription
 from billing.periods import Period
+from billing.support_time.allowance import Terms
 from plans import Catalog
 from plans.model import ServicePlan, SupportPlan
 

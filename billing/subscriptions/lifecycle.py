@@ -19,34 +19,30 @@ same transaction. Rules worth knowing:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.cancellation import (
-    CancellationTerms,
-    cancellation_terms,
-    commitment_end,
-)
 from billing.context import BillingContext
-from billing.dunning import MANUAL, standing_state
 from billing.errors import BillingError, InvalidTransition
-from billing.final_invoice import invoice_at_end, invoice_if_nothing_will
-from billing.models import OutboxMessage, Subscription, SubscriptionState
+from billing.models import Subscription, SubscriptionState
 from billing.outbox import (
     InvoiceItem,
-    SubscriptionCancel,
     SubscriptionCreate,
-    SubscriptionUpdate,
     enqueue,
 )
 from billing.periods import Period, add_months, epoch, monthly_price
 from billing.repository.customers import CustomerRepository
 from billing.repository.subscriptions import SubscriptionRepository
 from billing.stripe.catalog import minute_rate
+from billing.subscriptions import leaving
+from billing.subscriptions.cancellation import (
+    commitment_end,
+)
+from billing.subscriptions.changes import enqueue_update, switch_plan
+from billing.subscriptions.dunning import MANUAL, standing_state
+from billing.subscriptions.final_invoice import invoice_if_nothing_will
+from billing.subscriptions.period_roll import RollChange, roll_periods
 from plans import Plan
 from plans.model import Interval
 
@@ -59,15 +55,6 @@ class CurrencyMismatch(BillingError):
             f"plan {plan.id!r} version {plan.version} is priced in {plan.pricing.currency} but "
             f"the customer pays in {customer_currency}; choose a plan in {customer_currency}"
         )
-
-
-def end_subscription(subscription: Subscription, at: datetime) -> None:
-    """The subscription is over from ``at``: cancelled, nothing scheduled any more."""
-    subscription.state = _State.CANCELLED.value
-    subscription.ended_at = at
-    subscription.cancel_at = at
-    subscription.next_plan_id = None
-    subscription.next_plan_version = None
 
 
 def setup_fee(subscription: Subscription, plan: Plan, now: datetime) -> InvoiceItem | None:
@@ -91,15 +78,6 @@ def setup_fee(subscription: Subscription, plan: Plan, now: datetime) -> InvoiceI
 
 def new_subscription_id() -> str:
     return "s" + secrets.token_hex(6)
-
-
-@dataclass(frozen=True, slots=True)
-class RollChange:
-    """One thing roll_periods did, for the caller's log."""
-
-    subscription_id: str
-    what: str
-    at: datetime
 
 
 class Subscriptions:
@@ -278,8 +256,8 @@ class Subscriptions:
                 subscription.next_plan_id = target.id
                 subscription.next_plan_version = target.version
                 return subscription
-            self._switch(subscription, target, now)
-            await self._enqueue_update(
+            switch_plan(subscription, target, now)
+            await enqueue_update(
                 session,
                 subscription,
                 proration="always_invoice" if new_price > old_price else "none",
@@ -288,117 +266,13 @@ class Subscriptions:
             )
         return subscription
 
-    def _switch(self, subscription: Subscription, plan: Plan, at: datetime) -> None:
-        subscription.plan_id = plan.id
-        subscription.plan_version = plan.version
-        subscription.next_plan_id = None
-        subscription.next_plan_version = None
-        # The new plan's commitment runs from the switch (from the trial's end, when made
-        # during a trial: a trial is free to leave), never shortening one running.
-        ends = commitment_end(plan, at, subscription.trial_ends_at)
-        if ends is not None:
-            held = subscription.commitment_ends_at
-            subscription.commitment_ends_at = ends if held is None else max(held, ends)
-
-    # -- cancelling ---------------------------------------------------------------------
+    # -- cancelling (billing.subscriptions.leaving) -------------------------------------
 
     async def cancel(self, subscription_id: str, *, immediately: bool = False) -> Subscription:
-        """Cancel a subscription.
-
-        When and at what charge follow :func:`cancellation_terms` (what the portal shows
-        before the customer confirms). ``immediately`` (an operator's decision) ends it
-        now; pay_remaining and fee are still invoiced, end_of_term is waived. Cancelling
-        again while a cancellation is scheduled changes nothing.
-        """
-        now = self.ctx.clock()
-        async with self.ctx.sessions() as session, session.begin():
-            subscription = await SubscriptionRepository(session).get(subscription_id)
-            if subscription.state == _State.CANCELLED:
-                raise InvalidTransition(f"subscription {subscription.id} is already cancelled")
-            if subscription.state == _State.PENDING:
-                # Checkout never completed: nothing exists in Stripe to cancel.
-                end_subscription(subscription, now)
-                return subscription
-            if subscription.cancel_at is not None and not immediately:
-                return subscription
-            plan = self.ctx.catalog().get(subscription.plan_id, subscription.plan_version)
-            terms = cancellation_terms(subscription, plan, now)
-            if terms.charge_minor > 0:
-                await self._charge_early_cancellation(session, subscription, terms, now)
-            if immediately:
-                end_subscription(subscription, now)
-                await enqueue(
-                    session,
-                    SubscriptionCancel(
-                        customer_id=subscription.customer_id, subscription_id=subscription.id
-                    ),
-                    now=now,
-                )
-                await invoice_at_end(session, self.ctx.catalog(), subscription, now)
-                return subscription
-            subscription.cancel_at = terms.ends_at
-            subscription.next_plan_id = None
-            subscription.next_plan_version = None
-            await self._enqueue_update(session, subscription, proration="none", now=now)
-            if terms.charge_minor > 0:  # owed now; no cycle invoice may come to carry it
-                await invoice_if_nothing_will(
-                    session,
-                    self.ctx.catalog(),
-                    subscription.customer_id,
-                    f"cancel-{subscription.id}",
-                    now,
-                )
-        return subscription
+        return await leaving.cancel(self.ctx, subscription_id, immediately=immediately)
 
     async def keep(self, subscription_id: str) -> Subscription:
-        """Withdraw a scheduled cancellation before it takes effect: the subscription runs
-        on as if never cancelled (Stripe's ``cancel_at`` is cleared).
-
-        Refused once it has ended, and when leaving early was charged: that charge is on
-        its way to an invoice, and undoing it is a correction for support to make, visibly.
-        """
-        now = self.ctx.clock()
-        async with self.ctx.sessions() as session, session.begin():
-            subscription = await SubscriptionRepository(session).get(subscription_id)
-            ends = subscription.cancel_at
-            if ends is None or subscription.state == _State.CANCELLED or ends <= now:
-                raise InvalidTransition(
-                    f"subscription {subscription.id} has no cancellation waiting to take effect"
-                )
-            charged = await session.scalar(
-                select(OutboxMessage.id).where(
-                    OutboxMessage.idempotency_key == f"invoice_item:cancel-{subscription.id}"
-                )
-            )
-            if charged is not None:
-                raise InvalidTransition(
-                    f"leaving {subscription.id} early was already charged: contact support to "
-                    "withdraw the cancellation (the charge is credited as its own line)"
-                )
-            subscription.cancel_at = None
-            await self._enqueue_update(session, subscription, proration="none", now=now)
-        return subscription
-
-    async def _charge_early_cancellation(
-        self,
-        session: AsyncSession,
-        subscription: Subscription,
-        terms: CancellationTerms,
-        now: datetime,
-    ) -> None:
-        entry_id = f"cancel-{subscription.id}"
-        await enqueue(
-            session,
-            InvoiceItem(
-                customer_id=subscription.customer_id,
-                entry_id=entry_id,
-                amount_minor=terms.charge_minor,
-                currency=terms.currency,
-                description=terms.charge_description,
-                period=f"{now:%Y-%m}",
-            ),
-            now=now,
-        )
+        return await leaving.keep(self.ctx, subscription_id)
 
     # -- manual suspension --------------------------------------------------------------
 
@@ -432,117 +306,10 @@ class Subscriptions:
             subscription.suspended_since = None
         return subscription
 
-    # -- time passing -------------------------------------------------------------------
+    # -- time passing (billing.subscriptions.period_roll) --------------------------------
 
     async def roll_periods(self, now: datetime) -> list[RollChange]:
-        """Bring every live subscription up to ``now``, in the order things fell due:
-        cancellations take effect (cancelled, ended_at), trials end (trialing → active),
-        periods advance month by month and scheduled downgrades apply at period ends.
-
-        Idempotent: a second call with the same ``now`` changes nothing.
-        """
-        changes: list[RollChange] = []
-        async with self.ctx.sessions() as session, session.begin():
-            for subscription in await SubscriptionRepository(session).due_for_roll(now):
-                changes.extend(await self._roll(session, subscription, now))
-        return changes
-
-    async def _roll(
-        self, session: AsyncSession, subscription: Subscription, now: datetime
-    ) -> list[RollChange]:
-        changes: list[RollChange] = []
-
-        def note(what: str, at: datetime) -> None:
-            changes.append(RollChange(subscription.id, what, at))
-
-        while subscription.state != _State.CANCELLED:
-            cancel_at = subscription.cancel_at
-            trial_ends = subscription.trial_ends_at
-            period_end = subscription.period_end
-            if cancel_at is not None and cancel_at <= now and cancel_at <= period_end:
-                end_subscription(subscription, cancel_at)
-                note("cancelled", cancel_at)
-                await invoice_at_end(session, self.ctx.catalog(), subscription, now)
-            elif (
-                subscription.state == _State.TRIALING
-                and trial_ends is not None
-                and trial_ends <= min(now, period_end)
-            ):
-                subscription.state = _State.ACTIVE.value
-                note("trial ended", trial_ends)
-            elif period_end <= now:
-                subscription.period_start = period_end
-                # The next calendar month, even after Stripe mirrored a mid-month start.
-                subscription.period_end = Period.of(period_end).end
-                note(f"period {period_end:%Y-%m}", period_end)
-                await self._apply_downgrade(session, subscription, period_end, now, note)
-                await self._apply_migration(session, subscription, period_end, now, note)
-            else:
-                break
-        return changes
-
-    async def _apply_downgrade(
-        self,
-        session: AsyncSession,
-        subscription: Subscription,
-        boundary: datetime,
-        now: datetime,
-        note: Callable[[str, datetime], None],
-    ) -> None:
-        plan_id, version = subscription.next_plan_id, subscription.next_plan_version
-        if plan_id is None or version is None:
-            return
-        committed_until = subscription.commitment_ends_at
-        if committed_until is not None and boundary < committed_until:
-            return  # a commitment binds the price it was made at
-        previous = (subscription.plan_id, subscription.plan_version)
-        self._switch(subscription, self.ctx.catalog().get(plan_id, version), boundary)
-        note(f"downgraded to {plan_id} version {version}", boundary)
-        await self._enqueue_update_from(session, subscription, boundary, now, previous)
-
-    async def _apply_migration(
-        self,
-        session: AsyncSession,
-        subscription: Subscription,
-        boundary: datetime,
-        now: datetime,
-        note: Callable[[str, datetime], None],
-    ) -> None:
-        """A newer version of the plan moves existing holders (``migrate_existing_from``):
-        from the first period starting on or after that date, here and in Stripe."""
-        catalog = self.ctx.catalog()
-        if subscription.plan_id not in catalog:
-            return
-        moved = catalog.version_for_holder(
-            subscription.plan_id, subscription.plan_version, boundary.date()
-        )
-        if moved.version == subscription.plan_version:
-            return
-        previous = (subscription.plan_id, subscription.plan_version)
-        subscription.plan_version = moved.version
-        note(f"moved to {moved.id} version {moved.version} (catalog migration)", boundary)
-        await self._enqueue_update_from(session, subscription, boundary, now, previous)
-
-    async def _enqueue_update_from(
-        self,
-        session: AsyncSession,
-        subscription: Subscription,
-        boundary: datetime,
-        now: datetime,
-        previous: tuple[str, int],
-    ) -> None:
-        """A price change that counts from the period boundary. Stripe invoiced the new
-        period at the old price at the boundary, before the worker got here: the change is
-        prorated from the boundary and invoiced at once, so the old price is credited in
-        full and the new one charged (https://docs.stripe.com/billing/subscriptions/prorations)."""
-        await self._enqueue_update(
-            session,
-            subscription,
-            proration="always_invoice",
-            now=now,
-            changed_at=boundary,
-            previous=previous,
-        )
+        return await roll_periods(self.ctx, now)
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -560,38 +327,6 @@ class Subscriptions:
             raise InvalidTransition(
                 f"subscription {subscription.id} is {subscription.state}; cannot {action}"
             )
-
-    async def _enqueue_update(
-        self,
-        session: AsyncSession,
-        subscription: Subscription,
-        *,
-        proration: str,
-        now: datetime,
-        changed_at: datetime | None = None,
-        previous: tuple[str, int] | None = None,
-    ) -> None:
-        """Queue the subscription as it is now; ``previous``: the plan it changed from
-        (None: its plan did not change)."""
-        number = await SubscriptionRepository(session).update_count(subscription.id) + 1
-        from_plan, from_version = previous or (subscription.plan_id, subscription.plan_version)
-        await enqueue(
-            session,
-            SubscriptionUpdate(
-                customer_id=subscription.customer_id,
-                subscription_id=subscription.id,
-                number=number,
-                plan_id=subscription.plan_id,
-                plan_version=subscription.plan_version,
-                from_plan_id=from_plan,
-                from_plan_version=from_version,
-                proration_behavior=proration,
-                cancel_at=epoch(subscription.cancel_at),
-                # Stripe prorates from this moment, not from when the outbox gets through.
-                changed_at=epoch(changed_at or now),
-            ),
-            now=now,
-        )
 
     async def list(self, customer_id: str | None = None) -> list[Subscription]:
         async with self.ctx.sessions() as session:

@@ -26,14 +26,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.allowance import Bucket, PeriodSummary, Work, summarize_period, works_by_period
 from billing.context import BillingContext
 from billing.errors import BillingError
 from billing.models import ClosedPeriod, Subscription, SupportEntry
 from billing.periods import Period
 from billing.repository.ledger import LedgerRepository
-from billing.terms import terms_in
-from billing.usage_invoicing import invoice_closed_usage
+from billing.support_time.allowance import (
+    Bucket,
+    PeriodSummary,
+    Work,
+    summarize_period,
+    works_by_period,
+)
+from billing.support_time.terms import terms_in
+from billing.support_time.usage_invoicing import invoice_closed_usage
 from plans import Catalog
 from plans.model import ServicePlan, SupportPlan
 

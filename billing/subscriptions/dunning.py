@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from billing.context import BillingContext
-from billing.final_invoice import invoice_at_end
 from billing.models import Subscription, SubscriptionState
 from billing.outbox import SubscriptionCancel, enqueue
 from billing.repository.subscriptions import SubscriptionRepository
+from billing.subscriptions.final_invoice import invoice_at_end
 
 BILLING = "billing"  # Subscription.suspension_reason for non-payment
 MANUAL = "manual"  # ... for an operator's suspension

@@ -2,8 +2,8 @@
 and every billable minute leaves through the outbox in the same transaction.
 
 An entry's billable minutes are the difference it makes to the allowance arithmetic
-(``billing.allowance``) over the subscription's open periods, from the minutes the last
-closed one rolled out (``billing.closing``) to now, so per-entry rounding, rollover and
+(``billing.support_time.allowance``) over the subscription's open periods, from the minutes the last
+closed one rolled out (``billing.support_time.closing``) to now, so per-entry rounding, rollover and
 late entries are all accounted for exactly once, and closed periods never change: an
 entry for one is billed in the first open period, a correction of one as a new line
 priced by the difference it makes to that period alone.
@@ -17,7 +17,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.allowance import (
+from billing.context import BillingContext
+from billing.errors import BillingError, EntryLocked, InvalidTransition, UnknownEntry
+from billing.models import EntryCategory, EntryState, Subscription, SupportEntry
+from billing.periods import Period
+from billing.repository.ledger import LedgerRepository
+from billing.support_time.allowance import (
     PeriodSummary,
     Terms,
     billable_delta,
@@ -26,20 +31,15 @@ from billing.allowance import (
     summarize_span,
     works_by_period,
 )
-from billing.closing import (
+from billing.support_time.charges import ExtraWorkNotOffered, InvalidEntry, charge, minutes_amount
+from billing.support_time.closing import (
     OpenState,
     PeriodClosing,
     closed_delta,
     open_state,
     summary_from_json,
 )
-from billing.context import BillingContext
-from billing.errors import BillingError, EntryLocked, InvalidTransition, UnknownEntry
-from billing.ledger_charges import ExtraWorkNotOffered, InvalidEntry, charge, minutes_amount
-from billing.models import EntryCategory, EntryState, Subscription, SupportEntry
-from billing.periods import Period
-from billing.repository.ledger import LedgerRepository
-from billing.terms import terms_in
+from billing.support_time.terms import terms_in
 from plans.model import FlatRate, PerHour, ServicePlan
 
 __all__ = ["InvalidEntry", "Ledger", "NoSupportSubscription", "minutes_amount"]

@@ -5,7 +5,8 @@
   (its own period closed) now, in the open one. The sender keeps the stamp inside Stripe's
   accepted window (billing.outbox.requests.meter_timestamp).
 - A plan billed by the minute without a metered price (a yearly hour bank) sends nothing
-  now: its month's minutes are invoiced when the month closes (billing.usage_invoicing),
+  now: its month's minutes are invoiced when the month closes
+  (billing.support_time.usage_invoicing),
   unless the subscription has ended before that month (no close will come): then at once.
 - Minutes of a metered plan that fall in its trial become an invoice item for the first
   paid invoice: Stripe does not charge meter usage during a trial
@@ -20,14 +21,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.allowance import Terms
 from billing.context import BillingContext
 from billing.errors import BillingError
-from billing.final_invoice import invoice_if_nothing_will
 from billing.models import EntryCategory, Subscription, SupportEntry
 from billing.outbox import InvoiceItem, MeterEvent, enqueue
 from billing.periods import Period
 from billing.stripe.catalog import overage_invoiced_monthly
+from billing.subscriptions.final_invoice import invoice_if_nothing_will
+from billing.support_time.allowance import Terms
 from plans.model import FlatRate, HourBank, PerHour, ServiceBilling
 from plans.money import Money
 

@@ -3,7 +3,8 @@
 A metered price bills with its subscription's interval (Stripe allows one interval per
 subscription unless it uses flexible billing), so on a yearly hour bank it would invoice a
 year's overage at once, a year late. Such a plan has no metered price
-(billing/stripe/catalog.py); instead, when one of its months closes (billing/closing.py),
+(billing/stripe/catalog.py); instead, when one of its months closes
+(billing/support_time/closing.py),
 the minutes billed in that month become one invoice item priced exactly as the metered
 price would price them (whole increments, rounded up, at the increment's price) and an
 invoice Dockyard asks Stripe for at once: the overage is billed the month after it
@@ -12,7 +13,7 @@ happens, like a monthly plan's.
 Which minutes: what the meter would have been sent. The entries billed in the month
 (late ones included, ``billed_period``), support work that is not agreed extra work,
 their positive billable minutes, not worked during a trial (those went on the first
-paid invoice as an item: billing/ledger_charges.py). A correction that lowers minutes is
+paid invoice as an item: billing/support_time/charges.py). A correction that lowers minutes is
 credited as its own invoice item when it is recorded, as on monthly plans.
 """
 
