@@ -12,7 +12,7 @@ import secrets
 from sqlalchemy.exc import IntegrityError
 
 from billing.context import BillingContext
-from billing.errors import BillingError
+from billing.errors import DuplicateEmail, InvalidCustomer
 from billing.models import Customer
 from billing.outbox import CustomerCreate, enqueue
 from billing.repository.customers import CustomerRepository
@@ -21,21 +21,6 @@ from plans.currencies import is_known
 # Deliberately loose: one "@", something on each side, a dot in the domain, no spaces.
 # Real validation is the confirmation mail the portal sends.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-class InvalidCustomer(BillingError, ValueError):
-    """A customer's details are unusable (a malformed email, an unknown currency)."""
-
-
-class DuplicateEmail(BillingError):
-    def __init__(self, email: str, existing_id: str | None) -> None:
-        self.email = email
-        self.existing_id = existing_id
-        held = f" by {existing_id}" if existing_id else ""
-        super().__init__(
-            f"the email {email!r} is already used{held}; find that customer instead "
-            "(dockyard customers list --search ...)"
-        )
 
 
 def normalise_email(email: str) -> str:

@@ -13,17 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 
-from billing.errors import BillingError, InvalidTransition
+from billing.errors import InvalidPeriod, InvalidTransition
 from plans import Plan
 
 _PATTERN = re.compile(r"^(?P<year>[0-9]{4})-(?P<month>[0-9]{2})$")
-
-
-class InvalidPeriod(BillingError, ValueError):
-    def __init__(self, text: str) -> None:
-        super().__init__(
-            f"{text!r} is not a period: write a calendar month as YYYY-MM, e.g. 2026-11"
-        )
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from billing.context import BillingContext
 from billing.subscriptions.lifecycle import Subscriptions
 from plans import ApplicationHostingPlan, CatalogError, Plan, ServerHostingPlan
+from portal.errors import PlanChangeHeld, PortalError
 from portal.policy import desired_instance_state
 from provisioner.errors import ProvisioningError
 from provisioner.models import DesiredState, Instance, SuspensionReason, UpdateStatus
@@ -29,14 +30,6 @@ def instance_id_for(subscription_id: str) -> str:
     syncing at once (the web process and the worker beside it) make one instance, not
     two. A DNS label like every instance id (provisioner.specs.new_instance_id)."""
     return "i" + hashlib.sha256(subscription_id.encode()).hexdigest()[:10]
-
-
-class PlanChangeHeld(ProvisioningError):
-    def __init__(self, instance_id: str, plan_id: str, version: int, why: str | None) -> None:
-        super().__init__(
-            f"instance {instance_id} should move to {plan_id} v{version}, but its last update "
-            f"failed ({why or 'no detail'}): retry it by hand once the cause is fixed"
-        )
 
 
 @dataclass
@@ -104,7 +97,7 @@ async def sync_instances(
             held = catalog.version_for_holder(plan.id, plan.version, now.date())
             if alive and await _follow_plan(provisioner, instance, held):
                 report.replanned.append(instance.id)
-        except (ProvisioningError, CatalogError) as error:
+        except (ProvisioningError, PortalError, CatalogError) as error:
             # One instance's trouble must not stop the others; the next tick retries.
             log.warning("subscription %s: %s", subscription.id, error)
             report.errors.append(f"{subscription.id}: {error}")

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from billing.context import BillingContext
-from billing.errors import InvalidTransition
 from billing.models import EntryCategory, EntryState, Subscription, SupportEntry
 from billing.subscriptions.dunning import MANUAL
 from billing.subscriptions.lifecycle import Subscriptions
 from billing.support_time.ledger import Ledger
 from plans import Catalog
 from portal.catalog_holder import CatalogHolder, ReloadFailure
+from portal.errors import InvalidRollout, MissingReason
 from portal.rollouts import RolloutRun, RolloutTracker, rollout_problems
 from provisioner.errors import ProvisioningError
 from provisioner.models import Instance, SuspensionReason
@@ -30,17 +30,6 @@ log = logging.getLogger(__name__)
 
 REASON_LIMIT = 500
 Fleet = Callable[[], Awaitable[Provisioner]]  # connects to the engine on first use
-
-
-class InvalidRollout(ProvisioningError, ValueError):
-    def __init__(self, problems: dict[str, str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{name}: {problem}" for name, problem in problems.items()))
-
-
-class MissingReason(InvalidTransition, ValueError):
-    def __init__(self) -> None:
-        super().__init__("reason: say why the subscription is suspended")
 
 
 @dataclass(frozen=True, slots=True)

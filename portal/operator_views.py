@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.context import BillingContext
 from billing.customers import Customers
+from billing.errors import NoSupportSubscription
 from billing.invoices import Invoices
 from billing.models import (
     Customer,
@@ -34,7 +35,7 @@ from billing.repository.webhooks import WebhookRepository
 from billing.subscriptions.dunning import MANUAL
 from billing.subscriptions.lifecycle import Subscriptions
 from billing.support_time.allowance import PeriodSummary
-from billing.support_time.ledger import Ledger, NoSupportSubscription
+from billing.support_time.ledger import Ledger
 from plans import ApplicationHostingPlan, Catalog, CatalogInvalid, Plan, UnknownPlan
 from portal.catalog_holder import CatalogHolder, ReloadFailure
 from provisioner.models import Instance, InstanceState, SuspensionReason, UpdateStatus

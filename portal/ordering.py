@@ -16,10 +16,10 @@ import stripe
 
 from billing.context import BillingContext
 from billing.customers import Customers
-from billing.errors import InvalidTransition
+from billing.errors import CurrencyMismatch, InvalidTransition
 from billing.models import Customer, Subscription, SubscriptionState
 from billing.stripe.checkout import create_checkout_session
-from billing.subscriptions.lifecycle import CurrencyMismatch, Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
 from plans import Plan
 
 StripeClientFactory = Callable[[], stripe.StripeClient]

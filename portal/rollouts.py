@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from plans import ApplicationHostingPlan, Catalog
-from provisioner.errors import ProvisioningError
+from portal.errors import RolloutRefused, UnknownRollout
 from provisioner.rollout import FleetReport, UpdateOutcome
 from provisioner.service import Provisioner
 
@@ -30,15 +30,6 @@ KEEP_FINISHED = 50  # the newest finished rollouts stay visible; older ones are 
 MAX_PARALLEL = 10
 # What Docker accepts as an image tag.
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-
-
-class UnknownRollout(ProvisioningError, LookupError):
-    def __init__(self, rollout_id: str) -> None:
-        super().__init__(f"no rollout {rollout_id!r} (finished ones are kept until a restart)")
-
-
-class RolloutRefused(ProvisioningError):
-    """A rollout that cannot start now; the message says why."""
 
 
 @dataclass

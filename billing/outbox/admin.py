@@ -6,23 +6,13 @@ The CLI (``dockyard outbox``), the operator pages and the API all call these.
 from __future__ import annotations
 
 from billing.context import BillingContext
-from billing.errors import BillingError
+from billing.errors import NotDead, UnknownOutboxMessage
 from billing.models import OutboxMessage, OutboxState
 from billing.repository.outbox import OutboxRepository
 
 # Row ids are the database's integers: 32 bits on PostgreSQL, which refuses a larger one
 # with an error rather than finding nothing.
 MAX_MESSAGE_ID = 2**31 - 1
-
-
-class UnknownOutboxMessage(BillingError, LookupError):
-    def __init__(self, message_id: int) -> None:
-        super().__init__(f"no outbox message {message_id}")
-
-
-class NotDead(BillingError):
-    def __init__(self, message_id: int) -> None:
-        super().__init__(f"outbox message {message_id} is not dead; nothing to retry")
 
 
 async def outbox_messages(

@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from billing.errors import BillingError
+from billing.errors import UnreadableMessage
 
 
 class OutboxKind(enum.StrEnum):
@@ -27,10 +27,6 @@ class OutboxKind(enum.StrEnum):
     INVOICE_ITEM = "invoice_item"  # one-off services, agreed extra work, fees
     USAGE_ITEM = "usage_item"  # a month's minutes of a plan without a metered price
     INVOICE_CREATE = "invoice.create"  # a final invoice when no subscription invoice will come
-
-
-class UnreadableMessage(BillingError):
-    """A stored payload that does not fit its kind (an operator must look)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

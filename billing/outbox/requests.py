@@ -15,7 +15,7 @@ from typing import Any
 
 import stripe
 
-from billing.errors import BillingError, StripeFailure
+from billing.errors import InvalidPeriod, StripeFailure, Waiting
 from billing.outbox.messages import (
     CustomerCreate,
     InvoiceCreate,
@@ -27,7 +27,7 @@ from billing.outbox.messages import (
     SubscriptionUpdate,
     UsageItem,
 )
-from billing.periods import InvalidPeriod, Period
+from billing.periods import Period
 from billing.repository.outbox import OutboxRepository
 from billing.stripe.catalog import (
     METER_CUSTOMER_KEY,
@@ -40,10 +40,6 @@ from billing.stripe.catalog import (
 # (https://docs.stripe.com/api/billing/meter-event/create); a day's margin keeps a retry
 # after a short outage inside the window.
 METER_WINDOW = timedelta(days=34)
-
-
-class Waiting(BillingError):
-    """The message cannot be built yet (its customer is not in Stripe): try again later."""
 
 
 @dataclass(frozen=True, slots=True)

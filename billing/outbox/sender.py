@@ -27,17 +27,16 @@ from datetime import timedelta
 import stripe
 
 from billing.context import BillingContext
-from billing.errors import StripeFailure
+from billing.errors import StripeFailure, UnreadableMessage, Waiting
 from billing.models import OutboxMessage
 from billing.outbox.messages import (
     CustomerCreate,
     Message,
     OutboxKind,
     SubscriptionCreate,
-    UnreadableMessage,
     read_message,
 )
-from billing.outbox.requests import AlreadyDone, Request, Waiting, build, perform, restamp
+from billing.outbox.requests import AlreadyDone, Request, build, perform, restamp
 from billing.repository.outbox import OutboxRepository
 from billing.stripe.client import classify
 

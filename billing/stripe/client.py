@@ -10,15 +10,8 @@ from __future__ import annotations
 import stripe
 from stripe._base_address import BaseAddresses
 
-from billing.errors import BillingError, StripeFailure
+from billing.errors import StripeFailure, StripeNotConfigured
 from billing.settings import StripeSettings
-
-
-class StripeNotConfigured(BillingError):
-    def __init__(self) -> None:
-        super().__init__(
-            "no Stripe key configured: set DOCKYARD_STRIPE_SECRET_KEY (billing stays offline)"
-        )
 
 
 def make_client(

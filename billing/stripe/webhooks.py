@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.context import BillingContext
-from billing.errors import BillingError
+from billing.errors import BillingError, WebhookRejected
 from billing.invoices import Invoices, stripe_subscription_id
 from billing.repository.webhooks import WebhookRepository
 from billing.stripe import subscription_events as events
@@ -30,10 +30,6 @@ from billing.support_time.closing import close_invoiced
 log = logging.getLogger(__name__)
 
 METER_ERROR = "v1.billing.meter.error_report_triggered"
-
-
-class WebhookRejected(BillingError):
-    """The request is not a genuine, fresh Stripe event (the endpoint answers 400)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.context import BillingContext
-from billing.errors import BillingError, InvalidTransition
+from billing.errors import CurrencyMismatch, InvalidTransition
 from billing.models import Subscription, SubscriptionState
 from billing.outbox import (
     InvoiceItem,
@@ -47,14 +47,6 @@ from plans import Plan
 from plans.model import Interval
 
 _State = SubscriptionState
-
-
-class CurrencyMismatch(BillingError):
-    def __init__(self, customer_currency: str, plan: Plan) -> None:
-        super().__init__(
-            f"plan {plan.id!r} version {plan.version} is priced in {plan.pricing.currency} but "
-            f"the customer pays in {customer_currency}; choose a plan in {customer_currency}"
-        )
 
 
 def setup_fee(subscription: Subscription, plan: Plan, now: datetime) -> InvoiceItem | None:

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.context import BillingContext
-from billing.errors import BillingError
+from billing.errors import InvalidEntry
 from billing.models import EntryCategory, Subscription, SupportEntry
 from billing.outbox import InvoiceItem, MeterEvent, enqueue
 from billing.periods import Period
@@ -31,15 +31,6 @@ from billing.subscriptions.final_invoice import invoice_if_nothing_will
 from billing.support_time.allowance import Terms
 from plans.model import FlatRate, HourBank, PerHour, ServiceBilling
 from plans.money import Money
-
-
-class InvalidEntry(BillingError, ValueError):
-    """A support entry that cannot be recorded as given."""
-
-
-class ExtraWorkNotOffered(InvalidEntry):
-    """Extra work logged for a customer whose support plan has none to bill: a well-formed
-    entry the customer's plan refuses (the API answers 409, as for no plan at all)."""
 
 
 def minutes_amount(minutes: int, hourly_minor: int) -> int:

@@ -18,7 +18,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.context import BillingContext
-from billing.errors import BillingError, EntryLocked, InvalidTransition, UnknownEntry
+from billing.errors import (
+    EntryLocked,
+    ExtraWorkNotOffered,
+    InvalidEntry,
+    InvalidTransition,
+    NoSupportSubscription,
+    UnknownEntry,
+)
 from billing.models import EntryCategory, EntryState, Subscription, SupportEntry
 from billing.periods import Period
 from billing.repository.ledger import LedgerRepository
@@ -31,7 +38,7 @@ from billing.support_time.allowance import (
     summarize_span,
     works_by_period,
 )
-from billing.support_time.charges import ExtraWorkNotOffered, InvalidEntry, charge, minutes_amount
+from billing.support_time.charges import charge, minutes_amount
 from billing.support_time.closing import (
     OpenState,
     PeriodClosing,
@@ -45,15 +52,6 @@ from plans.model import FlatRate, PerHour, ServicePlan
 __all__ = ["InvalidEntry", "Ledger", "NoSupportSubscription", "minutes_amount"]
 
 MAX_ENTRY_MINUTES = 24 * 60
-
-
-class NoSupportSubscription(BillingError, LookupError):
-    def __init__(self, customer_id: str, category: EntryCategory, at: datetime) -> None:
-        what = "support plan" if category is EntryCategory.SUPPORT else f"{category.value} plan"
-        super().__init__(
-            f"customer {customer_id!r} has no {what} subscription on {at:%Y-%m-%d}; "
-            f"subscribe them to one before logging {category.value} time"
-        )
 
 
 def new_entry_id() -> str:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from billing.context import BillingContext
 from billing.customers import Customers
+from billing.errors import NoSupportSubscription
 from billing.invoices import Invoices
 from billing.models import (
     Customer,
@@ -20,7 +21,7 @@ from billing.models import (
 from billing.reconcile.expected.cycles import Cycle
 from billing.subscriptions.lifecycle import Subscriptions
 from billing.subscriptions.service_period import NextCharge, next_charge, service_period
-from billing.support_time.ledger import Ledger, NoSupportSubscription
+from billing.support_time.ledger import Ledger
 from plans import Catalog, CatalogError, Plan
 from plans.model import (
     ApplicationHostingPlan,

@@ -9,9 +9,8 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_409_CONFLICT
 
+from billing.errors import ExtraWorkNotOffered, NoSupportSubscription
 from billing.subscriptions.lifecycle import Subscriptions
-from billing.support_time.charges import ExtraWorkNotOffered
-from billing.support_time.ledger import NoSupportSubscription
 from portal.operator_actions import (
     SupportTime,
     log_support_time,

@@ -12,7 +12,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_409_CONFL
 
 from billing.models import OutboxState
 from billing.outbox.admin import outbox_messages, retry_dead
-from portal.operator_actions import InvalidRollout, RolloutRequest, reload_catalog, start_rollout
+from portal.errors import InvalidRollout
+from portal.operator_actions import RolloutRequest, reload_catalog, start_rollout
 from portal.operator_views import catalog_view
 from portal.web.api_auth import api_writers
 from portal.web.api_schemas_operations import (

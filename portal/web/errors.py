@@ -31,6 +31,7 @@ from litestar.status_codes import (
 from billing.errors import BillingError
 from plans import CatalogError
 from portal.accounts.service import AccountError
+from portal.errors import PortalError
 from portal.web.rendering import page
 from provisioner.errors import EngineUnavailable, ProvisioningError
 
@@ -113,6 +114,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         ProvisioningError: _domain,
         CatalogError: _domain,
         AccountError: _domain,
+        PortalError: _domain,
         Exception: _unexpected,
     }
 

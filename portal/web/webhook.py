@@ -13,7 +13,8 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
-from billing.stripe.webhooks import WebhookRejected, receive
+from billing.errors import WebhookRejected
+from billing.stripe.webhooks import receive
 from portal.web.services import ServicesDep, provide_services
 
 

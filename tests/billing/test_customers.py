@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.customers import Customers, DuplicateEmail, InvalidCustomer, normalise_email
-from billing.errors import UnknownCustomer
+from billing.customers import Customers, normalise_email
+from billing.errors import DuplicateEmail, InvalidCustomer, UnknownCustomer
 from billing.models import Customer
 from tests.fixtures.billing_subscriptions import (
     START,

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from billing.errors import BillingError
-from billing.periods import InvalidPeriod, Period, periods_between
+from billing.errors import BillingError, InvalidPeriod
+from billing.periods import Period, periods_between
 
 
 def test_of_takes_the_utc_month() -> None:

@@ -14,9 +14,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.context import BillingContext
-from billing.errors import UnknownCustomer
+from billing.errors import InvalidPeriod, UnknownCustomer
 from billing.models import EntryCategory, OutboxMessage, OutboxState
-from billing.periods import InvalidPeriod, Period
+from billing.periods import Period
 from billing.reconcile.expected.cycles import cycles, prorate
 from billing.reconcile.expected.invoices import expected_lines, usage_accounts
 from billing.reconcile.expected.usage import usage_charge

@@ -13,9 +13,10 @@ import pytest
 import stripe
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from billing.errors import CheckpointMismatch
 from billing.periods import Period
 from billing.reconcile.lines import ActualInvoice, LineKind, line_key
-from billing.reconcile.stripe.checkpoint import Checkpoint, CheckpointMismatch, checkpoint_file
+from billing.reconcile.stripe.checkpoint import Checkpoint, checkpoint_file
 from billing.reconcile.stripe.ids import CustomerIndex
 from billing.reconcile.stripe.meter import find_meter_id, meter_summaries
 from billing.reconcile.stripe.reader import StripeReadInterrupted, stream_invoices

@@ -10,10 +10,10 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.customers import Customers
-from billing.errors import StripeFailure
+from billing.errors import StripeFailure, StripeNotConfigured
 from billing.settings import StripeSettings
 from billing.stripe.checkout import create_checkout_session
-from billing.stripe.client import StripeNotConfigured, classify, make_client
+from billing.stripe.client import classify, make_client
 from tests.fixtures.billing import make_customer, make_subscription
 from tests.fixtures.billing_stripe import client_for, mocked_stripe, rows, sender, stripe_ctx
 from tests.fixtures.clock import MovableClock

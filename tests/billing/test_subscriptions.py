@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.context import BillingContext
 from billing.customers import Customers
-from billing.errors import InvalidTransition, UnknownCustomer
+from billing.errors import CurrencyMismatch, InvalidTransition, UnknownCustomer
 from billing.models import Customer, OutboxMessage, Subscription
 from billing.periods import add_months, monthly_price
 from billing.subscriptions.cancellation import cancellation_terms
-from billing.subscriptions.lifecycle import CurrencyMismatch, Subscriptions
+from billing.subscriptions.lifecycle import Subscriptions
 from plans import UnknownPlan
 from plans.model import Commitment, EarlyCancellation
 from tests.fixtures.billing import sample_catalog

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from billing.errors import WebhookRejected
 from billing.models import Subscription, WebhookEvent
-from billing.stripe.webhooks import WebhookRejected, handle_pending, receive
+from billing.stripe.webhooks import handle_pending, receive
 from tests.fixtures.billing import make_customer, make_subscription
 from tests.fixtures.billing_stripe import client_for, mocked_stripe, stripe_ctx
 from tests.fixtures.clock import MovableClock

@@ -18,21 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from billing.errors import BillingError
-
-
-class CheckpointMismatch(BillingError, ValueError):
-    def __init__(self, stored: str, wanted: str, path: Path | None) -> None:
-        where = f" in {path}" if path else ""
-        super().__init__(
-            f"the checkpoint{where} is for {stored}, not {wanted}: "
-            "delete it to start that read from the beginning"
-        )
-
-
-class UnreadableCheckpoint(BillingError, ValueError):
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"cannot read the checkpoint {path} ({reason}): delete it to start over")
+from billing.errors import CheckpointMismatch, UnreadableCheckpoint
 
 
 def window_name(start: datetime, end: datetime, customer: str | None = None) -> str:

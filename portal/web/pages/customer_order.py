@@ -11,9 +11,8 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_503_SERVICE_UNAVAILABLE
 
 from billing.customers import Customers
-from billing.errors import StripeFailure
+from billing.errors import CurrencyMismatch, StripeFailure
 from billing.models import SubscriptionState
-from billing.subscriptions.lifecycle import CurrencyMismatch
 from plans import Plan, PlanKind
 from portal.customer_views.catalog import offered_plan, plan_card
 from portal.customer_views.dashboard import subscription_row, subscription_rows

@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
 from billing.errors import BillingError
 from billing.models import EntryCategory
 from billing.subscriptions.lifecycle import Subscriptions
+from portal.errors import PortalError
 from portal.operator_actions import (
     REASON_LIMIT,
     SupportTime,
@@ -150,7 +151,7 @@ async def suspend(
             reason,
             viewer_of(request).email,
         )
-    except BillingError as refused:
+    except (BillingError, PortalError) as refused:
         flash(request, str(refused), "error")
     else:
         flash(request, change.summary("suspended"), "warn" if change.instance_problem else "ok")

@@ -9,7 +9,8 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from billing.outbox.admin import NotDead, retry_dead
+from billing.errors import NotDead
+from billing.outbox.admin import retry_dead
 from portal.operator_views import outbox_queue
 from portal.web.rendering import flash, page, see_other
 from portal.web.services import ServicesDep

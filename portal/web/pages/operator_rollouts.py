@@ -18,9 +18,10 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from portal.operator_actions import InvalidRollout, RolloutRequest, start_rollout
+from portal.errors import InvalidRollout, RolloutRefused
+from portal.operator_actions import RolloutRequest, start_rollout
 from portal.operator_views import catalog_view
-from portal.rollouts import MAX_PARALLEL, RolloutRefused
+from portal.rollouts import MAX_PARALLEL
 from portal.web.forms import read_form
 from portal.web.guards import viewer_of
 from portal.web.rendering import page, see_other
