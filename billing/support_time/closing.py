@@ -190,6 +190,13 @@ class PeriodClosing:
     def __init__(self, ctx: BillingContext) -> None:
         self.ctx = ctx
 
+    async def summaries(self, period: Period) -> dict[str, PeriodSummary]:
+        """Every subscription's summary of a closed ``period``, by subscription id: one
+        read of what closing stored, however many entries and months lie behind it."""
+        async with self.ctx.sessions() as session:
+            rows = await LedgerRepository(session).closed_in(str(period))
+        return {row.subscription_id: summary_from_json(row.summary) for row in rows}
+
     async def close_due(self, now: datetime | None = None) -> int:
         """Close every period whose finalisation grace has passed; returns how many.
 
@@ -299,3 +306,9 @@ async def close_invoiced(
         repo, ctx.catalog(), subscription, last, ctx.clock(), f"invoice {invoice_id}"
     )
     return len(closed)
+
+
+def bills_in(own: Period, state: OpenState, now: datetime) -> Period:
+    """The period whose invoice carries work of ``own``: its own while open, else the
+    running one (logged late: shown as such on the invoice line)."""
+    return own if own >= state.first_open else max(Period.of(now), state.first_open)

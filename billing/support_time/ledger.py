@@ -2,18 +2,18 @@
 and every billable minute leaves through the outbox in the same transaction.
 
 An entry's billable minutes are the difference it makes to the allowance arithmetic
-(``billing.support_time.allowance``) over the subscription's open periods, from the minutes the last
-closed one rolled out (``billing.support_time.closing``) to now, so per-entry rounding, rollover and
-late entries are all accounted for exactly once, and closed periods never change: an
-entry for one is billed in the first open period, a correction of one as a new line
-priced by the difference it makes to that period alone.
+(``billing.support_time.allowance``) over the subscription's open periods, from the
+minutes the last closed one rolled out (``billing.support_time.closing``) to now, so
+per-entry rounding, rollover and late entries are all accounted for exactly once, and
+closed periods never change: an entry for one is billed in the first open period, a
+correction of one as a new line priced by the difference it makes to that period alone.
+What an entry must be to be recorded: ``entry_input``.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,24 +38,26 @@ from billing.support_time.allowance import (
     summarize_span,
     works_by_period,
 )
-from billing.support_time.charges import charge, minutes_amount
+from billing.support_time.charges import charge
 from billing.support_time.closing import (
     OpenState,
     PeriodClosing,
+    bills_in,
     closed_delta,
     open_state,
     summary_from_json,
 )
+from billing.support_time.entry_input import (
+    MAX_ENTRY_MINUTES,
+    category_of,
+    in_utc,
+    new_entry_id,
+    validate,
+)
 from billing.support_time.terms import terms_in
 from plans.model import FlatRate, PerHour, ServicePlan
 
-__all__ = ["InvalidEntry", "Ledger", "NoSupportSubscription", "minutes_amount"]
-
-MAX_ENTRY_MINUTES = 24 * 60
-
-
-def new_entry_id() -> str:
-    return "se_" + secrets.token_hex(8)
+__all__ = ["Ledger"]
 
 
 class Ledger:
@@ -82,9 +84,9 @@ class Ledger:
         customer's monthly cap waits for approval (``pending_approval``), billing nothing.
         """
         now = self.ctx.clock()
-        kind = _category(category)
-        at = _in_utc(worked_at) if worked_at is not None else now
-        _validate(minutes, note, staff, at, now)
+        kind = category_of(category)
+        at = in_utc(worked_at) if worked_at is not None else now
+        validate(minutes, note, staff, at, now)
         async with self.ctx.sessions() as session, session.begin():
             repo = LedgerRepository(session)
             await repo.lock_customer(customer_id)
@@ -105,7 +107,7 @@ class Ledger:
                 subscription_id=subscription.id,
                 worked_at=at,
                 period=str(Period.of(at)),
-                billed_period=str(_bills_in(Period.of(at), state, now)),
+                billed_period=str(bills_in(Period.of(at), state, now)),
                 minutes=minutes,
                 note=note.strip(),
                 staff=staff.strip(),
@@ -134,7 +136,7 @@ class Ledger:
             await repo.lock_customer(entry.customer_id)
             subscription = await self._subscription_of(repo, entry)
             state = await open_state(repo, subscription)
-            entry.billed_period = str(_bills_in(Period.parse(entry.period), state, now))
+            entry.billed_period = str(bills_in(Period.parse(entry.period), state, now))
             others = [
                 e
                 for e in await repo.open_entries(subscription.id, str(state.first_open))
@@ -197,7 +199,7 @@ class Ledger:
                 worked_at=original.worked_at,
                 period=original.period,
                 billed_period=str(
-                    _bills_in(Period.parse(original.billed_period or original.period), state, now)
+                    bills_in(Period.parse(original.billed_period or original.period), state, now)
                 ),
                 minutes=minutes_delta,
                 note=note.strip(),
@@ -244,7 +246,7 @@ class Ledger:
         it was closed, or as it stands."""
         now = self.ctx.clock()
         wanted = period or Period.of(now)
-        kind = _category(category)
+        kind = category_of(category)
         async with self.ctx.sessions() as session:
             repo = LedgerRepository(session)
             await repo.customer(customer_id)
@@ -258,13 +260,6 @@ class Ledger:
             entries = await repo.open_entries(subscription.id, str(state.first_open))
             first = min(state.first_open, wanted)
             return self._span(subscription, state, entries, first, wanted, now)[-1]
-
-    async def closed_summaries(self, period: Period) -> dict[str, PeriodSummary]:
-        """Every subscription's summary of a closed ``period``, by subscription id: one
-        read of what closing stored, however many entries and months lie behind it."""
-        async with self.ctx.sessions() as session:
-            rows = await LedgerRepository(session).closed_in(str(period))
-        return {row.subscription_id: summary_from_json(row.summary) for row in rows}
 
     async def entries(self, customer_id: str, period: Period | None = None) -> list[SupportEntry]:
         """A customer's entries of ``period`` (default: the current one), as worked."""
@@ -400,46 +395,3 @@ class Ledger:
         entry.billable_minutes = delta
         terms = self._terms(subscription, invoice, now)
         await charge(self.ctx, session, subscription, terms, entry, delta, now)
-
-
-def _bills_in(own: Period, state: OpenState, now: datetime) -> Period:
-    """The period whose invoice carries work of ``own``: its own while open, else the
-    running one (logged late: shown as such on the invoice line)."""
-    return own if own >= state.first_open else max(Period.of(now), state.first_open)
-
-
-def _category(value: EntryCategory | str) -> EntryCategory:
-    try:
-        return EntryCategory(value)
-    except ValueError:
-        choices = ", ".join(c.value for c in EntryCategory)
-        raise InvalidEntry(f"unknown category {value!r}: choose one of {choices}") from None
-
-
-def _validate(minutes: int, note: str, staff: str, at: datetime, now: datetime) -> None:
-    if isinstance(minutes, bool) or not isinstance(minutes, int):
-        raise InvalidEntry(f"minutes must be a whole number, not {minutes!r}")
-    if not 1 <= minutes <= MAX_ENTRY_MINUTES:
-        raise InvalidEntry(
-            f"an entry is 1 to {MAX_ENTRY_MINUTES} minutes (one day), not {minutes}; "
-            "log longer work as one entry per day"
-        )
-    if not note.strip():
-        raise InvalidEntry("an entry needs a note saying what was done")
-    if not staff.strip():
-        raise InvalidEntry("an entry needs the name of the staff member who did the work")
-    if at > now:
-        raise InvalidEntry(f"worked_at {at.isoformat()} is in the future; log work once done")
-
-
-def _in_utc(at: datetime) -> datetime:
-    """``at`` in UTC; a moment without a timezone, or one whose offset takes it off the
-    calendar (year 1 at +05:00, year 9999 at -05:00), is refused as an entry error."""
-    if at.tzinfo is None:
-        raise InvalidEntry(f"worked_at {at.isoformat()} has no timezone; give it in UTC")
-    try:
-        return at.astimezone(UTC)
-    except OverflowError:
-        raise InvalidEntry(
-            f"worked_at {at.isoformat()} is outside the calendar once in UTC"
-        ) from None

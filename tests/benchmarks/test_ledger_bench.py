@@ -307,13 +307,12 @@ async def test_period_summaries_and_recording(engine: AsyncEngine, bench_report:
     )  # fmt: skip
 
     # The subject: every customer's summary of the closed month.
-    ledger = Ledger(ctx)
-    stored = await ledger.closed_summaries(PERIOD)
+    stored = await closing.summaries(PERIOD)
     by_customer = {f"bc{sub[2:]}": summary for sub, summary in stored.items()}
     assert by_customer == bulk  # what closing stored is the arithmetic, exactly
-    sample = await _timed(lambda: ledger.closed_summaries(PERIOD), rounds=ROUNDS, warmup=0)
+    sample = await _timed(lambda: closing.summaries(PERIOD), rounds=ROUNDS, warmup=0)
     bench_report.add(
-        f"Ledger.closed_summaries: {CUSTOMERS} period summaries [{backend}]", sample,
+        f"PeriodClosing.summaries: {CUSTOMERS} period summaries [{backend}]", sample,
         baseline=baseline,
         extra={"per_customer_ms": round(sample.median / CUSTOMERS * 1e3, 3),
                "billable_minutes": sum(s.billable_minutes for s in stored.values()),

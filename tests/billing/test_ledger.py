@@ -13,14 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from billing.errors import (
     BillingError,
     EntryLocked,
+    InvalidEntry,
     InvalidTransition,
     NoSupportSubscription,
     UnknownCustomer,
 )
 from billing.models import EntryState, OutboxMessage, SupportEntry
 from billing.periods import Period
+from billing.support_time.charges import minutes_amount
 from billing.support_time.closing import PeriodClosing
-from billing.support_time.ledger import InvalidEntry, Ledger, minutes_amount
+from billing.support_time.ledger import Ledger
 from portal.database import create_session_factory
 from tests.fixtures.billing import billing_context, make_customer, make_subscription
 from tests.fixtures.clock import MovableClock
