@@ -37,6 +37,9 @@ fi
 SELECT 'CREATE ROLE dockyard'
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'dockyard')\gexec
 ALTER ROLE dockyard LOGIN CREATEDB PASSWORD 'dockyard';
+-- DROP DATABASE ... WITH (FORCE) (the tests' clean-up) must also end an autovacuum worker
+-- that happens to be in the database; on PostgreSQL 15 that takes pg_signal_backend.
+GRANT pg_signal_backend TO dockyard;
 SELECT 'CREATE DATABASE dockyard_test OWNER dockyard'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'dockyard_test')\gexec
 SQL
