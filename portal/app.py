@@ -21,22 +21,22 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from portal import log_lines
+from portal.accounts.pages import account_router
 from portal.accounts.service import Accounts
+from portal.accounts.session_pages import account_sessions_router
 from portal.accounts.session_store import DatabaseSessionStore
+from portal.customer.pages.dashboard import customer_router
+from portal.customer.pages.public import public_router
+from portal.finance.pages import finance_router
 from portal.mail import make_mailer
+from portal.operator.api.auth import declare_bearer_scheme
+from portal.operator.api.routes import api_router, declare_closed_bodies
+from portal.operator.pages.overview import operator_router
+from portal.operator.rollout_state import keep_rollouts
 from portal.runtime import Runtime
-from portal.web.api import api_router, declare_closed_bodies
-from portal.web.api_auth import declare_bearer_scheme
 from portal.web.errors import exception_handlers
 from portal.web.health import health_router
 from portal.web.metrics import MetricsPlugin
-from portal.web.pages.account import account_router
-from portal.web.pages.account_sessions import account_sessions_router
-from portal.web.pages.customer import customer_router
-from portal.web.pages.finance import finance_router
-from portal.web.pages.operator import operator_router
-from portal.web.pages.public import public_router
-from portal.web.rollout_state import keep_rollouts
 from portal.web.security import (
     SESSION_LIFETIME,
     allow_lists_every_method,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from portal.customer_views.instance_words import customer_events, status_words
+from portal.customer.instance_words import customer_events, status_words
 from provisioner.models import Instance, InstanceEvent
 
 AT = datetime(2026, 12, 7, 10, tzinfo=UTC)

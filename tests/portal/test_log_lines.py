@@ -16,7 +16,7 @@ def test_a_newline_in_a_logged_value_cannot_start_a_new_record(
     log_lines.install()
     reason = "late payment\n2026-12-07 10:00:00 INFO subscription s1 resumed by admin"
     with caplog.at_level(logging.INFO):
-        logging.getLogger("portal.operator_actions").info("suspended: %s", reason)
+        logging.getLogger("portal.operator.actions").info("suspended: %s", reason)
 
     [record] = caplog.records
     assert "\n" not in record.getMessage()

@@ -24,8 +24,8 @@ from billing.support_time.ledger import Ledger
 from plans.settings import BUNDLED_CATALOG, CatalogSettings
 from portal.accounts.models import Role
 from portal.app import create_app
+from portal.operator.rollout_state import rollouts_of
 from portal.runtime import Runtime
-from portal.web.rollout_state import rollouts_of
 from provisioner.models import Instance, InstanceState
 from provisioner.repository import InstanceRepository
 from tests.fixtures.clock import MovableClock

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from billing.models import Customer as CustomerRow
 from plans.money import Money
 from portal.app import create_app
-from portal.customer_views.order_terms import order_terms, order_total
+from portal.customer.order_terms import order_terms, order_total
 from portal.runtime import Runtime
 from tests.fixtures.billing import sample_catalog
 from tests.fixtures.billing_stripe import mocked_stripe

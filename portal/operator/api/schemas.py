@@ -19,8 +19,8 @@ from billing.models import (
     SupportEntry,
 )
 from plans import Catalog
-from portal.operator_actions import REASON_LIMIT, SuspensionChange
-from portal.operator_views import plan_name
+from portal.operator.actions import REASON_LIMIT, SuspensionChange
+from portal.operator.page_data import plan_name
 from provisioner.models import Instance
 
 # Text without a NUL character (PostgreSQL's text cannot hold one): a documented pattern,

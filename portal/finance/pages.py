@@ -20,7 +20,7 @@ from billing.reconcile.matching import Reconciliation
 from billing.reconcile.report import csv_text
 from billing.reconcile.run import reconcile
 from billing.stripe.client import make_client
-from portal.finance_views import BAR_HEIGHT, LABEL_WIDTH, charts
+from portal.finance.chart import BAR_HEIGHT, LABEL_WIDTH, charts
 from portal.web.guards import finance_only
 from portal.web.rendering import page
 from portal.web.services import Services, ServicesDep, provide_services

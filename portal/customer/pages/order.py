@@ -14,12 +14,12 @@ from billing.customers import Customers
 from billing.errors import CurrencyMismatch, StripeFailure
 from billing.models import SubscriptionState
 from plans import Plan, PlanKind
-from portal.customer_views.catalog import offered_plan, plan_card
-from portal.customer_views.dashboard import subscription_row, subscription_rows
-from portal.customer_views.order_terms import order_terms, order_total, support_choices
-from portal.ordering import checkout_url, place_order
+from portal.customer.catalog import offered_plan, plan_card
+from portal.customer.dashboard import subscription_row, subscription_rows
+from portal.customer.order_terms import order_terms, order_total, support_choices
+from portal.customer.ordering import checkout_url, place_order
+from portal.customer.pages.common import customer_id_of, owned_subscription
 from portal.web.forms import read_form
-from portal.web.pages.customer_common import customer_id_of, owned_subscription
 from portal.web.rendering import flash, page, see_other
 from portal.web.services import Services, ServicesDep
 

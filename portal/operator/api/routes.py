@@ -1,7 +1,7 @@
 """The operator JSON API under ``/api/v1``, for scripts and other tools.
 
 Bearer tokens from ``dockyard operators token`` (see api_auth: operators read and write,
-finance tokens read). The actions are the operator pages' own (portal.operator_actions),
+finance tokens read). The actions are the operator pages' own (portal.operator.actions),
 so the two never disagree. The OpenAPI schema is at ``/api/v1/schema/openapi.json``.
 """
 
@@ -16,8 +16,8 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi.datastructures import ResponseSpec
 
-from portal.web.api_auth import API_SECURITY, BearerTokenMiddleware, api_readers, unauthorized
-from portal.web.api_customers import (
+from portal.operator.api.auth import API_SECURITY, BearerTokenMiddleware, api_readers, unauthorized
+from portal.operator.api.customers import (
     get_customer,
     get_subscription,
     list_customers,
@@ -25,7 +25,7 @@ from portal.web.api_customers import (
     resume_subscription_api,
     suspend_subscription_api,
 )
-from portal.web.api_operations import (
+from portal.operator.api.operations import (
     get_catalog,
     get_rollout,
     list_outbox,
@@ -34,8 +34,8 @@ from portal.web.api_operations import (
     retry_outbox,
     start_rollout_api,
 )
-from portal.web.api_schemas import In, strict_body
-from portal.web.rollout_state import provide_rollouts
+from portal.operator.api.schemas import In, strict_body
+from portal.operator.rollout_state import provide_rollouts
 from portal.web.security import refuse_nul
 from portal.web.services import provide_services
 

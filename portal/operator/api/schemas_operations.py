@@ -11,9 +11,9 @@ import msgspec
 from billing.models import OutboxMessage
 from plans import ApplicationHostingPlan, Plan, ServerHostingPlan
 from portal.catalog_holder import ReloadFailure
-from portal.operator_views import CatalogView
-from portal.rollouts import MAX_PARALLEL, RolloutRun
-from portal.web.api_schemas import NO_NUL, In, Out
+from portal.operator.api.schemas import NO_NUL, In, Out
+from portal.operator.page_data import CatalogView
+from portal.operator.rollouts import MAX_PARALLEL, RolloutRun
 
 # -- the outbox -----------------------------------------------------------------------
 
@@ -51,7 +51,7 @@ class OutboxMessageOut(Out):
 
 class RolloutIn(In):
     plan_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NO_NUL)]
-    # An image tag, as portal.rollouts checks it (documented, so clients see it too).
+    # An image tag, as portal.operator.rollouts checks it (documented, so clients see it too).
     version: Annotated[
         str,
         msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),

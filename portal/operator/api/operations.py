@@ -13,18 +13,18 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_409_CONFL
 from billing.models import OutboxState
 from billing.outbox.admin import outbox_messages, retry_dead
 from portal.errors import InvalidRollout
-from portal.operator_actions import RolloutRequest, reload_catalog, start_rollout
-from portal.operator_views import catalog_view
-from portal.web.api_auth import api_writers
-from portal.web.api_schemas_operations import (
+from portal.operator.actions import RolloutRequest, reload_catalog, start_rollout
+from portal.operator.api.auth import api_writers
+from portal.operator.api.schemas_operations import (
     CatalogOut,
     CatalogReloadOut,
     OutboxMessageOut,
     RolloutIn,
     RolloutOut,
 )
+from portal.operator.page_data import catalog_view
+from portal.operator.rollout_state import RolloutsDep
 from portal.web.guards import viewer_of
-from portal.web.rollout_state import RolloutsDep
 from portal.web.services import ServicesDep
 
 _STATES = [state.value for state in OutboxState]

@@ -19,13 +19,13 @@ from litestar.status_codes import (
 )
 
 from portal.errors import InvalidRollout, RolloutRefused
-from portal.operator_actions import RolloutRequest, start_rollout
-from portal.operator_views import catalog_view
-from portal.rollouts import MAX_PARALLEL
+from portal.operator.actions import RolloutRequest, start_rollout
+from portal.operator.page_data import catalog_view
+from portal.operator.rollout_state import RolloutsDep
+from portal.operator.rollouts import MAX_PARALLEL
 from portal.web.forms import read_form
 from portal.web.guards import viewer_of
 from portal.web.rendering import page, see_other
-from portal.web.rollout_state import RolloutsDep
 from portal.web.services import Services, ServicesDep
 from provisioner.errors import EngineUnavailable
 

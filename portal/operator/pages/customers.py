@@ -15,7 +15,7 @@ from billing.errors import BillingError
 from billing.models import EntryCategory
 from billing.subscriptions.lifecycle import Subscriptions
 from portal.errors import PortalError
-from portal.operator_actions import (
+from portal.operator.actions import (
     REASON_LIMIT,
     SupportTime,
     log_support_time,
@@ -23,7 +23,7 @@ from portal.operator_actions import (
     support_outcome,
     suspend_subscription,
 )
-from portal.operator_views import customer_file, find_customers, serving_catalog
+from portal.operator.page_data import customer_file, find_customers, serving_catalog
 from portal.web.forms import Form, read_form
 from portal.web.guards import viewer_of
 from portal.web.rendering import flash, page, see_other

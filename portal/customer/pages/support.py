@@ -11,8 +11,8 @@ from litestar.response import Redirect, Template
 from billing.errors import EntryLocked, InvalidTransition
 from billing.invoices import Invoices
 from billing.support_time.ledger import Ledger
+from portal.customer.pages.common import customer_id_of
 from portal.web.guards import viewer_of
-from portal.web.pages.customer_common import customer_id_of
 from portal.web.rendering import flash, page, see_other
 from portal.web.services import Services, ServicesDep
 from portal.web.templating import hours

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from plans import Catalog, Plan
-from portal.customer_views.dashboard import plan_of
-from portal.customer_views.instance_words import (
+from portal.customer.dashboard import plan_of
+from portal.customer.instance_words import (
     CustomerEvent,
     customer_events,
     settled,

@@ -10,7 +10,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_301_MOVED_PERMANENTLY
 
-from portal.customer_views.catalog import catalog_groups, offered_plan, plan_card
+from portal.customer.catalog import catalog_groups, offered_plan, plan_card
 from portal.web.rendering import page
 from portal.web.services import ServicesDep, provide_services
 

@@ -12,7 +12,7 @@ from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-from portal.rollouts import RolloutTracker
+from portal.operator.rollouts import RolloutTracker
 
 
 def rollouts_of(state: State) -> RolloutTracker:

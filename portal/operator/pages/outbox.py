@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 
 from billing.errors import NotDead
 from billing.outbox.admin import retry_dead
-from portal.operator_views import outbox_queue
+from portal.operator.page_data import outbox_queue
 from portal.web.rendering import flash, page, see_other
 from portal.web.services import ServicesDep
 

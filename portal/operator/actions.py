@@ -21,7 +21,7 @@ from billing.support_time.ledger import Ledger
 from plans import Catalog
 from portal.catalog_holder import CatalogHolder, ReloadFailure
 from portal.errors import InvalidRollout, MissingReason
-from portal.rollouts import RolloutRun, RolloutTracker, rollout_problems
+from portal.operator.rollouts import RolloutRun, RolloutTracker, rollout_problems
 from provisioner.errors import ProvisioningError
 from provisioner.models import Instance, SuspensionReason
 from provisioner.service import Provisioner

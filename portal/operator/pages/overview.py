@@ -12,10 +12,9 @@ from litestar import Request, Router, get
 from litestar.di import Provide
 from litestar.response import Template
 
-from portal.operator_views import overview
-from portal.web.guards import operators_only
-from portal.web.pages.operator_catalog import catalog_page, reload_catalog_now
-from portal.web.pages.operator_customers import (
+from portal.operator.page_data import overview
+from portal.operator.pages.catalog import catalog_page, reload_catalog_now
+from portal.operator.pages.customers import (
     customer_page,
     customers_page,
     log_support,
@@ -23,16 +22,17 @@ from portal.web.pages.operator_customers import (
     sign_out_everywhere,
     suspend,
 )
-from portal.web.pages.operator_instances import instance_page, restart_instance, update_instance
-from portal.web.pages.operator_outbox import outbox_page, retry_message
-from portal.web.pages.operator_rollouts import (
+from portal.operator.pages.instances import instance_page, restart_instance, update_instance
+from portal.operator.pages.outbox import outbox_page, retry_message
+from portal.operator.pages.rollouts import (
     rollout_page,
     rollout_progress,
     rollouts_page,
     start_rollout_now,
 )
+from portal.operator.rollout_state import provide_rollouts
+from portal.web.guards import operators_only
 from portal.web.rendering import page
-from portal.web.rollout_state import provide_rollouts
 from portal.web.services import ServicesDep, provide_services
 
 

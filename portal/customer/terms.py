@@ -13,8 +13,8 @@ from billing.periods import Period, monthly_price
 from billing.subscriptions.cancellation import cancellation_terms, current_period_end
 from plans import Catalog, Money, Plan, UnknownPlan
 from plans.model import EarlyCancellation
-from portal.customer_views.catalog import PlanCard, plan_card
-from portal.customer_views.dashboard import SubscriptionRow
+from portal.customer.catalog import PlanCard, plan_card
+from portal.customer.dashboard import SubscriptionRow
 
 
 @dataclass(frozen=True, slots=True)

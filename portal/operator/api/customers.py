@@ -11,16 +11,15 @@ from litestar.status_codes import HTTP_409_CONFLICT
 
 from billing.errors import ExtraWorkNotOffered, NoSupportSubscription
 from billing.subscriptions.lifecycle import Subscriptions
-from portal.operator_actions import (
+from portal.operator.actions import (
     SupportTime,
     log_support_time,
     resume_subscription,
     support_outcome,
     suspend_subscription,
 )
-from portal.operator_views import customer_file, find_customers, serving_catalog
-from portal.web.api_auth import api_writers
-from portal.web.api_schemas import (
+from portal.operator.api.auth import api_writers
+from portal.operator.api.schemas import (
     CustomerDetailOut,
     CustomerOut,
     InstanceOut,
@@ -30,6 +29,7 @@ from portal.web.api_schemas import (
     SuspendIn,
     SuspensionOut,
 )
+from portal.operator.page_data import customer_file, find_customers, serving_catalog
 from portal.web.guards import viewer_of
 from portal.web.services import ServicesDep
 

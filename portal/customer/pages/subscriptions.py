@@ -11,10 +11,10 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from billing.errors import InvalidTransition
 from billing.subscriptions.lifecycle import Subscriptions
-from portal.customer_views.dashboard import SubscriptionRow, subscription_row
-from portal.customer_views.terms import cancel_preview, downgrade_date, plan_choices
+from portal.customer.dashboard import SubscriptionRow, subscription_row
+from portal.customer.pages.common import owned_subscription
+from portal.customer.terms import cancel_preview, downgrade_date, plan_choices
 from portal.web.forms import read_form
-from portal.web.pages.customer_common import owned_subscription
 from portal.web.rendering import flash, page, see_other
 from portal.web.services import Services, ServicesDep
 

@@ -12,8 +12,8 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
 from plans.render import describe, price
-from portal.operator_actions import reload_catalog
-from portal.operator_views import catalog_view
+from portal.operator.actions import reload_catalog
+from portal.operator.page_data import catalog_view
 from portal.web.rendering import flash, page, see_other
 from portal.web.services import ServicesDep
 

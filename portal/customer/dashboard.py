@@ -30,8 +30,8 @@ from plans.model import (
     ServicePlan,
     SupportPlan,
 )
-from portal.customer_views.hours import Chart, HoursFigures, chart, figures
-from portal.customer_views.instance_words import (
+from portal.customer.hours import Chart, HoursFigures, chart, figures
+from portal.customer.instance_words import (
     CustomerEvent,
     customer_events,
     settled,
@@ -52,7 +52,7 @@ class InstanceCard:
 
     @property
     def recent(self) -> list[CustomerEvent]:
-        """The latest events, told for the customer (portal.customer_views.instance_words)."""
+        """The latest events, told for the customer (portal.customer.instance_words)."""
         return customer_events(self.view.events)[:RECENT_EVENTS]
 
     @property

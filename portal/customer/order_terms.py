@@ -31,7 +31,7 @@ from plans.model import (
     SupportPlan,
 )
 from plans.money import Money
-from portal.customer_views.catalog import PlanCard, commitment_text, plan_card
+from portal.customer.catalog import PlanCard, commitment_text, plan_card
 from portal.web.templating import hours
 
 

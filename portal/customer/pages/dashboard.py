@@ -11,19 +11,19 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Template
 
-from portal.customer_views.dashboard import dashboard
-from portal.customer_views.instance import InstancePage, instance_page
-from portal.web.guards import customers_only
-from portal.web.pages.customer_common import customer_id_of, fleet_or_none
-from portal.web.pages.customer_order import order_done, order_form, order_submit, pay_subscription
-from portal.web.pages.customer_subscriptions import (
+from portal.customer.dashboard import dashboard
+from portal.customer.instance import InstancePage, instance_page
+from portal.customer.pages.common import customer_id_of, fleet_or_none
+from portal.customer.pages.order import order_done, order_form, order_submit, pay_subscription
+from portal.customer.pages.subscriptions import (
     cancel_form,
     cancel_submit,
     change_plan_form,
     change_plan_submit,
     keep_submit,
 )
-from portal.web.pages.customer_support import approve_entry, invoice_page, reject_entry
+from portal.customer.pages.support import approve_entry, invoice_page, reject_entry
+from portal.web.guards import customers_only
 from portal.web.rendering import page
 from portal.web.services import ServicesDep, provide_services
 
