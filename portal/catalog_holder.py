@@ -12,7 +12,7 @@ from datetime import datetime
 
 from plans import Catalog, CatalogInvalid, load_catalog
 from plans.settings import CatalogSettings
-from provisioner.context import Clock
+from provisioner import Clock
 
 
 @dataclass(frozen=True, slots=True)

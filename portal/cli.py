@@ -6,11 +6,14 @@ import os
 
 import click
 
-from billing.cli.customers import customers_group, subscriptions_group
-from billing.cli.outbox import outbox_group
-from billing.cli.reconcile import reconcile_command
-from billing.cli.stripe_sync import sync_command
-from billing.cli.support import support_group
+from billing import (
+    customers_group,
+    outbox_group,
+    reconcile_command,
+    subscriptions_group,
+    support_group,
+    sync_command,
+)
 from plans.cli import plans_group
 from portal import log_lines
 from portal.accounts.cli import operators_group
@@ -18,7 +21,7 @@ from portal.db_cli import db_group
 from portal.runtime import Runtime
 from portal.serve_cli import serve, worker
 from portal.settings import Settings
-from provisioner.cli import instances_group
+from provisioner import instances_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -12,14 +12,18 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from billing.context import BillingContext
-from billing.subscriptions.lifecycle import Subscriptions
+from billing import BillingContext, Subscriptions
 from plans import ApplicationHostingPlan, CatalogError, Plan, ServerHostingPlan
 from portal.errors import PlanChangeHeld, PortalError
 from portal.policy import desired_instance_state
-from provisioner.errors import ProvisioningError
-from provisioner.models import DesiredState, Instance, SuspensionReason, UpdateStatus
-from provisioner.service import Provisioner
+from provisioner import (
+    DesiredState,
+    Instance,
+    Provisioner,
+    ProvisioningError,
+    SuspensionReason,
+    UpdateStatus,
+)
 
 log = logging.getLogger(__name__)
 DEFAULT_GRACE = timedelta(days=7)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from billing.models import SubscriptionState
-from provisioner.models import DesiredState
+from billing import SubscriptionState
+from provisioner import DesiredState
 
 _RUNNING = frozenset(
     {SubscriptionState.ACTIVE, SubscriptionState.TRIALING, SubscriptionState.PAST_DUE}

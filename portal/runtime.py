@@ -14,9 +14,7 @@ from contextlib import asynccontextmanager
 import stripe
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing.context import BillingContext
-from billing.stripe.client import make_client
-from billing.support_time.ledger import Ledger
+from billing import BillingContext, Ledger, make_client
 from plans import Catalog
 from plans.settings import CatalogSettings
 from portal import migrate
@@ -24,9 +22,7 @@ from portal.catalog_holder import CatalogHolder
 from portal.clock import utc_now
 from portal.database import create_engine, create_session_factory
 from portal.settings import Settings
-from provisioner.backends import create_backend
-from provisioner.context import Clock, ProvisionerContext
-from provisioner.service import Provisioner
+from provisioner import Clock, Provisioner, ProvisionerContext, create_backend
 
 
 class Runtime:

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from billing.settings import DunningSettings, StripeSettings
+from billing import DunningSettings, StripeSettings
 from plans.settings import CatalogSettings
-from provisioner.settings import ProvisionerSettings
+from provisioner import ProvisionerSettings
 
 DEFAULT_VAR_DIR = Path("var")
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR / 'dockyard.sqlite3'}"

@@ -18,16 +18,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing.outbox.sender import OutboxSender
-from billing.stripe.client import make_client
-from billing.stripe.webhooks import handle_pending
-from billing.subscriptions.dunning import Dunning
-from billing.subscriptions.lifecycle import Subscriptions
-from billing.support_time.closing import PeriodClosing
+from billing import Dunning, OutboxSender, PeriodClosing, Subscriptions, handle_pending, make_client
 from portal.fleet_sync import sync_instances
 from portal.runtime import Runtime
-from provisioner.errors import ProvisioningError
-from provisioner.service import Provisioner
+from provisioner import Provisioner, ProvisioningError
 
 log = logging.getLogger(__name__)
 

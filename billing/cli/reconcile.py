@@ -18,7 +18,7 @@ from billing.errors import BillingError
 from billing.periods import Period
 from billing.reconcile.matching import Reconciliation
 from billing.reconcile.report import as_json, csv_text, summary_lines
-from billing.reconcile.run import reconcile
+from billing.reconcile.run import reconcile_month
 
 STATE_DIR = Path("var")
 
@@ -56,7 +56,7 @@ def reconcile_command(
             err.print(f"reading Stripe: {read} invoices", end="\r")
 
     async def run(billing: BillingContext) -> Reconciliation:
-        return await reconcile(
+        return await reconcile_month(
             billing, client, month, customer=customer, state_dir=STATE_DIR, on_page=progress
         )
 

@@ -45,7 +45,7 @@ def period_of(value: Period | str) -> Period:
     return value if isinstance(value, Period) else Period.parse(value)
 
 
-async def reconcile(
+async def reconcile_month(
     ctx: BillingContext,
     client: stripe.StripeClient,
     period: Period | str,

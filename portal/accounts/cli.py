@@ -9,7 +9,7 @@ from typing import TypeVar
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from billing.errors import DuplicateEmail, InvalidCustomer
+from billing import DuplicateEmail, InvalidCustomer
 from portal.accounts.models import Role
 from portal.accounts.service import AccountError, Accounts
 from portal.mail import make_mailer

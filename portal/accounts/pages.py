@@ -13,7 +13,7 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 
-from billing.errors import DuplicateEmail, InvalidCustomer
+from billing import DuplicateEmail, InvalidCustomer
 from portal.accounts.models import Role, User
 from portal.accounts.passwords import password_version
 from portal.accounts.service import AccountError, SignInsWaiting, SignUp

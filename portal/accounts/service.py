@@ -16,9 +16,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing.context import BillingContext
-from billing.customers import Customers, normalise_email
-from billing.errors import DuplicateEmail
+from billing import BillingContext, Customers, DuplicateEmail, normalise_email
 from portal.accounts.models import ApiToken, PasswordReset, Role, User, WebSession
 from portal.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
 from portal.accounts.repository import AccountRepository

@@ -6,22 +6,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from billing.context import BillingContext
-from billing.customers import Customers
-from billing.errors import NoSupportSubscription
-from billing.invoices import Invoices
-from billing.models import (
+from billing import (
+    BillingContext,
     Customer,
+    Customers,
+    Cycle,
     EntryCategory,
     Invoice,
+    Invoices,
+    Ledger,
+    NextCharge,
+    NoSupportSubscription,
     Subscription,
+    Subscriptions,
     SubscriptionState,
     SupportEntry,
+    next_charge,
+    service_period,
 )
-from billing.reconcile.expected.cycles import Cycle
-from billing.subscriptions.lifecycle import Subscriptions
-from billing.subscriptions.service_period import NextCharge, next_charge, service_period
-from billing.support_time.ledger import Ledger
 from plans import Catalog, CatalogError, Plan
 from plans.model import (
     ApplicationHostingPlan,
@@ -37,9 +39,7 @@ from portal.customer.instance_words import (
     settled,
     status_words,
 )
-from provisioner.errors import EngineUnavailable
-from provisioner.models import InstanceState
-from provisioner.service import InstanceView, Provisioner
+from provisioner import EngineUnavailable, InstanceState, InstanceView, Provisioner
 
 RECENT_EVENTS = 5
 _ENDED = (SubscriptionState.PENDING.value, SubscriptionState.CANCELLED.value)

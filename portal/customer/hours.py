@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from billing.support_time.allowance import PeriodSummary
+from billing import PeriodSummary
 from plans.model import HourBank, PerHour, ServiceTerms, SupportTerms
 from portal.web.templating import hours
 

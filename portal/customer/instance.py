@@ -12,9 +12,7 @@ from portal.customer.instance_words import (
     settled,
     status_words,
 )
-from provisioner.errors import ProvisioningError
-from provisioner.models import Instance, InstanceState
-from provisioner.service import InstanceView, Provisioner
+from provisioner import Instance, InstanceState, InstanceView, Provisioner, ProvisioningError
 
 LOG_LINES = 40
 

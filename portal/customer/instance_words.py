@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from provisioner.models import (
+from provisioner import (
     DesiredState,
     Instance,
     InstanceEvent,

@@ -17,9 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from billing.periods import add_months
-from billing.reconcile.expected.cycles import cycles
-from billing.support_time.charges import minutes_amount
+from billing import add_months, cycles, minutes_amount
 from plans import Plan
 from plans.model import (
     EarlyCancellation,

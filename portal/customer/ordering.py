@@ -14,12 +14,17 @@ from dataclasses import dataclass
 
 import stripe
 
-from billing.context import BillingContext
-from billing.customers import Customers
-from billing.errors import CurrencyMismatch, InvalidTransition
-from billing.models import Customer, Subscription, SubscriptionState
-from billing.stripe.checkout import create_checkout_session
-from billing.subscriptions.lifecycle import Subscriptions
+from billing import (
+    BillingContext,
+    CurrencyMismatch,
+    Customer,
+    Customers,
+    InvalidTransition,
+    Subscription,
+    Subscriptions,
+    SubscriptionState,
+    create_checkout_session,
+)
 from plans import Plan
 
 StripeClientFactory = Callable[[], stripe.StripeClient]

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from billing.periods import Period, monthly_price
-from billing.subscriptions.cancellation import cancellation_terms, current_period_end
+from billing import Period, cancellation_terms, current_period_end, monthly_price
 from plans import Catalog, Money, Plan, UnknownPlan
 from plans.model import EarlyCancellation
 from portal.customer.catalog import PlanCard, plan_card

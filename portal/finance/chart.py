@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from billing.reconcile.matching import Reconciliation, Totals
+from billing import Reconciliation, Totals
 from plans.money import format_minor
 
 CHART_WIDTH = 640

@@ -14,12 +14,7 @@ from litestar.di import Provide
 from litestar.params import FromQuery
 from litestar.response import Template
 
-from billing.errors import BillingError
-from billing.periods import Period
-from billing.reconcile.matching import Reconciliation
-from billing.reconcile.report import csv_text
-from billing.reconcile.run import reconcile
-from billing.stripe.client import make_client
+from billing import BillingError, Period, Reconciliation, csv_text, make_client, reconcile_month
 from portal.finance.chart import BAR_HEIGHT, LABEL_WIDTH, charts
 from portal.web.guards import finance_only
 from portal.web.rendering import page
@@ -32,7 +27,7 @@ def _default_period(services: Services) -> str:
 
 async def _reconcile(services: Services, period: str, customer: str | None) -> Reconciliation:
     client = make_client(services.billing.stripe)
-    return await reconcile(services.billing, client, Period.parse(period), customer=customer)
+    return await reconcile_month(services.billing, client, Period.parse(period), customer=customer)
 
 
 @get("/finance")

@@ -13,18 +13,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from billing.context import BillingContext
-from billing.models import EntryCategory, EntryState, Subscription, SupportEntry
-from billing.subscriptions.dunning import MANUAL
-from billing.subscriptions.lifecycle import Subscriptions
-from billing.support_time.ledger import Ledger
+from billing import (
+    MANUAL,
+    BillingContext,
+    EntryCategory,
+    EntryState,
+    Ledger,
+    Subscription,
+    Subscriptions,
+    SupportEntry,
+)
 from plans import Catalog
 from portal.catalog_holder import CatalogHolder, ReloadFailure
 from portal.errors import InvalidRollout, MissingReason
 from portal.operator.rollouts import RolloutRun, RolloutTracker, rollout_problems
-from provisioner.errors import ProvisioningError
-from provisioner.models import Instance, SuspensionReason
-from provisioner.service import Provisioner
+from provisioner import Instance, Provisioner, ProvisioningError, SuspensionReason
 
 log = logging.getLogger(__name__)
 

@@ -13,33 +13,32 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing.context import BillingContext
-from billing.customers import Customers
-from billing.errors import NoSupportSubscription
-from billing.invoices import Invoices
-from billing.models import (
+from billing import (
+    MANUAL,
+    BillingContext,
     Customer,
+    Customers,
     Invoice,
+    Invoices,
+    Ledger,
+    NoSupportSubscription,
     OutboxMessage,
     OutboxState,
+    Period,
+    PeriodSummary,
     Subscription,
+    Subscriptions,
     SubscriptionState,
     SupportEntry,
     WebhookEvent,
+    billing_counts,
+    outbox_counts,
+    outbox_messages,
+    webhook_problems,
 )
-from billing.outbox.admin import outbox_counts, outbox_messages
-from billing.periods import Period
-from billing.repository.customers import CustomerRepository
-from billing.repository.subscriptions import SubscriptionRepository
-from billing.repository.webhooks import WebhookRepository
-from billing.subscriptions.dunning import MANUAL
-from billing.subscriptions.lifecycle import Subscriptions
-from billing.support_time.allowance import PeriodSummary
-from billing.support_time.ledger import Ledger
 from plans import ApplicationHostingPlan, Catalog, CatalogInvalid, Plan, UnknownPlan
 from portal.catalog_holder import CatalogHolder, ReloadFailure
-from provisioner.models import Instance, InstanceState, SuspensionReason, UpdateStatus
-from provisioner.repository import InstanceRepository
+from provisioner import Instance, InstanceState, SuspensionReason, UpdateStatus, instances
 
 PROBLEMS_SHOWN = 50
 QUEUE_SHOWN = 200
@@ -91,11 +90,11 @@ class Overview:
 
 async def overview(billing: BillingContext, catalogs: CatalogHolder) -> Overview:
     async with billing.sessions() as session:
-        customers = await CustomerRepository(session).count()
-        subscriptions = await SubscriptionRepository(session).count_by_state()
-        instances = await InstanceRepository(session).find()
-        problems = await WebhookRepository(session).problems(PROBLEMS_SHOWN)
-    live = [instance for instance in instances if instance.state != InstanceState.PURGED]
+        counts = await billing_counts(session)
+        customers, subscriptions = counts.customers, counts.subscriptions
+        every_instance = await instances(session)
+        problems = await webhook_problems(session, PROBLEMS_SHOWN)
+    live = [instance for instance in every_instance if instance.state != InstanceState.PURGED]
     return Overview(
         customers=customers,
         subscriptions=subscriptions,
@@ -189,7 +188,7 @@ async def _instances(
 ) -> list[Instance]:
     # The portal provisions a customer's instances with their customer id as the ref.
     async with sessions() as session:
-        return await InstanceRepository(session).find(customer_ref=customer_id)
+        return await instances(session, customer_ref=customer_id)
 
 
 # -- the outbox -----------------------------------------------------------------------

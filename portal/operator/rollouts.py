@@ -21,8 +21,7 @@ from datetime import datetime
 
 from plans import ApplicationHostingPlan, Catalog
 from portal.errors import RolloutRefused, UnknownRollout
-from provisioner.rollout import FleetReport, UpdateOutcome
-from provisioner.service import Provisioner
+from provisioner import FleetReport, Provisioner, UpdateOutcome
 
 log = logging.getLogger(__name__)
 

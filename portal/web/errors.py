@@ -28,12 +28,12 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from billing.errors import BillingError
+from billing import BillingError
 from plans import CatalogError
 from portal.accounts.service import AccountError
 from portal.errors import PortalError
 from portal.web.rendering import page
-from provisioner.errors import EngineUnavailable, ProvisioningError
+from provisioner import EngineUnavailable, ProvisioningError
 
 log = logging.getLogger(__name__)
 

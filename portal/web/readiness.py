@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.repository.outbox import OutboxRepository
+from billing import outbox_oldest_due
 from portal.web.services import Services
 
 DATABASE_TIMEOUT_SECONDS = 3.0
@@ -69,7 +69,7 @@ class Readiness:
 
 async def outbox_lag_seconds(session: AsyncSession, now: datetime) -> float:
     """How long the oldest due outbox message has waited since it was written (0: none)."""
-    oldest = await OutboxRepository(session).oldest_due(now)
+    oldest = await outbox_oldest_due(session, now)
     return 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
 
 

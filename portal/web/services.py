@@ -13,12 +13,12 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing.context import BillingContext
+from billing import BillingContext
 from portal.accounts.service import Accounts
 from portal.catalog_holder import CatalogHolder
 from portal.mail import Mailer
 from portal.runtime import Runtime
-from provisioner.service import Provisioner
+from provisioner import Provisioner
 
 
 @dataclass

@@ -16,15 +16,10 @@ from dataclasses import dataclass
 
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
-from billing.models import OutboxState, SubscriptionState
-from billing.repository.customers import CustomerRepository
-from billing.repository.outbox import OutboxRepository
-from billing.repository.subscriptions import SubscriptionRepository
-from billing.repository.webhooks import WebhookRepository
+from billing import OutboxState, SubscriptionState, billing_counts
 from portal.web.readiness import DATABASE_TIMEOUT_SECONDS, outbox_lag_seconds
 from portal.web.services import Services
-from provisioner.models import InstanceState
-from provisioner.repository import InstanceRepository
+from provisioner import InstanceState, instance_counts
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +40,17 @@ async def read_snapshot(services: Services) -> Snapshot | None:
 
     async def read() -> Snapshot:
         async with services.sessions() as session:
-            outbox = OutboxRepository(session)
-            unhandled, failing = await WebhookRepository(session).backlog()
+            billing = await billing_counts(session)
             return Snapshot(
-                instances=await InstanceRepository(session).count_by_state(),
-                subscriptions=await SubscriptionRepository(session).count_by_state(),
-                outbox=dict(await outbox.states()),
+                instances=await instance_counts(session),
+                subscriptions=billing.subscriptions,
+                outbox=billing.outbox,
                 outbox_oldest_due_seconds=await outbox_lag_seconds(
                     session, services.runtime.clock()
                 ),
-                webhooks_unhandled=unhandled,
-                webhooks_failing=failing,
-                customers=await CustomerRepository(session).count(),
+                webhooks_unhandled=billing.webhooks_unhandled,
+                webhooks_failing=billing.webhooks_failing,
+                customers=billing.customers,
             )
 
     try:

@@ -13,8 +13,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
-from billing.errors import WebhookRejected
-from billing.stripe.webhooks import receive
+from billing import WebhookRejected, receive
 from portal.web.services import ServicesDep, provide_services
 
 

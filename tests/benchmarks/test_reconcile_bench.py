@@ -40,7 +40,7 @@ from billing.models import Customer, OutboxMessage, OutboxState, Subscription, S
 from billing.outbox import OutboxKind
 from billing.periods import Period
 from billing.reconcile.matching import Reconciliation
-from billing.reconcile.run import reconcile
+from billing.reconcile.run import reconcile_month
 from billing.reconcile.stripe.ids import CustomerIndex
 from billing.reconcile.stripe.reader import stream_invoices
 from tests.benchmarks.harness import Report, Sample
@@ -307,10 +307,10 @@ async def test_reconcile_a_month_of_invoices(
     async with httpx.AsyncClient(transport=httpx.MockTransport(pages.handle)) as http:
         client = _client(http)
 
-        async def reconcile_month() -> Reconciliation:
-            return await reconcile(ctx, client, PERIOD)
+        async def one_month() -> Reconciliation:
+            return await reconcile_month(ctx, client, PERIOD)
 
-        result, peak = await _traced(reconcile_month)
+        result, peak = await _traced(one_month)
         assert result.invoices_read == INVOICES
         assert result.findings == []  # a clean month
         urls = list(pages.served)
@@ -319,7 +319,7 @@ async def test_reconcile_a_month_of_invoices(
             async with ctx.sessions() as session:
                 index = await CustomerIndex.load(session)
             await _reading_rows(client, http, index, urls, pages, bench_report)
-        sample = await _timed(reconcile_month)
+        sample = await _timed(one_month)
         bench_report.add(
             f"reconcile 2026-11, clean [{backend}]", sample, baseline=BASELINE,
             extra={"invoices_per_s": round(INVOICES / sample.median),

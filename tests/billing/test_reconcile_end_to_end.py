@@ -34,7 +34,7 @@ from billing.models import EntryState
 from billing.periods import Period
 from billing.reconcile.findings import FindingKind
 from billing.reconcile.matching import Reconciliation
-from billing.reconcile.run import reconcile
+from billing.reconcile.run import reconcile_month
 from billing.stripe.catalog import apply, plan_sync
 from billing.subscriptions.lifecycle import Subscriptions
 from billing.support_time.ledger import Ledger
@@ -186,7 +186,7 @@ class Scenario:
         return (await self.subscriptions.subscribe(customer, plan, stripe_checkout=False)).id
 
     async def reconcile(self, period: str) -> Reconciliation:
-        return await reconcile(self.ctx, client_for(self.ctx), period)
+        return await reconcile_month(self.ctx, client_for(self.ctx), period)
 
 
 @pytest.fixture
@@ -301,7 +301,7 @@ async def test_a_usage_line_stripe_left_out_is_the_only_finding(
     stripe = StripeBilling(fake, clock, edit=without_usage)
     cast = await Scenario(ctx, clock, stripe).november()
 
-    november = await reconcile(ctx, client_for(ctx), "2026-11")
+    november = await reconcile_month(ctx, client_for(ctx), "2026-11")
 
     assert [finding.kind for finding in november.findings] == [FindingKind.MISSING_LINE]
     [missing] = november.findings

@@ -33,7 +33,7 @@ from billing.context import BillingContext
 from billing.models import OutboxMessage, Subscription, SubscriptionState
 from billing.reconcile.findings import Finding, FindingKind
 from billing.reconcile.matching import Reconciliation
-from billing.reconcile.run import reconcile
+from billing.reconcile.run import reconcile_month
 from billing.reconcile.stripe.retry import Retry
 from billing.support_time.closing import PeriodClosing
 from billing.support_time.ledger import Ledger
@@ -270,7 +270,7 @@ async def outbox_row(ctx: BillingContext, key: str) -> OutboxMessage:
 
 async def reconciled(world: World) -> Reconciliation:
     world.publish()
-    return await reconcile(world.ctx, client_for(world.ctx), "2026-11", retry=FAST)
+    return await reconcile_month(world.ctx, client_for(world.ctx), "2026-11", retry=FAST)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from billing.context import BillingContext
 from billing.outbox import OutboxKind
 from billing.reconcile.findings import FindingKind
-from billing.reconcile.run import reconcile
+from billing.reconcile.run import reconcile_month
 from billing.reconcile.stripe.reader import StripeReadInterrupted
 from billing.reconcile.stripe.retry import Retry
 from tests.fixtures.billing import make_customer, make_subscription, outbox_row
@@ -66,7 +66,7 @@ async def test_a_clean_month_has_no_findings(ctx: BillingContext, fake_stripe: F
     await a_customer_on_server_m(ctx)
     stripe_invoices(fake_stripe)
 
-    result = await reconcile(ctx, client_for(ctx), "2026-11", retry=FAST)
+    result = await reconcile_month(ctx, client_for(ctx), "2026-11", retry=FAST)
 
     assert result.findings == []
     totals = result.totals["EUR"]
@@ -80,7 +80,7 @@ async def test_a_price_stripe_got_wrong_is_the_only_finding(
     holder, held = await a_customer_on_server_m(ctx)
     stripe_invoices(fake_stripe, november_amount=2500)
 
-    result = await reconcile(ctx, client_for(ctx), "2026-11", retry=FAST)
+    result = await reconcile_month(ctx, client_for(ctx), "2026-11", retry=FAST)
 
     assert [f.kind for f in result.findings] == [FindingKind.AMOUNT_MISMATCH]
     finding = result.findings[0]
@@ -107,12 +107,12 @@ async def test_an_interrupted_read_resumes_where_it_stopped(
     fake_stripe.fail(5, httpx.ConnectError, when=second_page)
     state = tmp_path / "state"
     with pytest.raises(StripeReadInterrupted) as stopped:
-        await reconcile(ctx, client_for(ctx), "2026-11", state_dir=state, retry=FAST)
+        await reconcile_month(ctx, client_for(ctx), "2026-11", state_dir=state, retry=FAST)
     assert "Run it again" in str(stopped.value)
     first_run_pages = sum(1 for c in fake_stripe.calls if c.path == "/v1/invoices")
 
     fake_stripe.faults.clear()
-    result = await reconcile(ctx, client_for(ctx), "2026-11", state_dir=state, retry=FAST)
+    result = await reconcile_month(ctx, client_for(ctx), "2026-11", state_dir=state, retry=FAST)
 
     assert result.findings == []
     assert result.invoices_read == 152  # each invoice once: the first page came from the spool
@@ -157,7 +157,7 @@ async def test_an_item_that_waited_for_a_later_invoice_is_still_found(
     )
     fake_stripe.add(invoice_with_lines("in_jan", "cus_r1", "sub_r1", [january, item], created=JAN))
 
-    result = await reconcile(ctx, client_for(ctx), "2026-11", retry=FAST)
+    result = await reconcile_month(ctx, client_for(ctx), "2026-11", retry=FAST)
 
     assert result.findings == []
     assert result.totals["EUR"].invoiced == SERVER_M + 1500

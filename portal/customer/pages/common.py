@@ -11,13 +11,10 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import PermissionDeniedException
 
-from billing.errors import UnknownSubscription
-from billing.models import Subscription
-from billing.subscriptions.lifecycle import Subscriptions
+from billing import Subscription, Subscriptions, UnknownSubscription
 from portal.web.guards import viewer_of
 from portal.web.services import Services
-from provisioner.errors import EngineUnavailable
-from provisioner.service import Provisioner
+from provisioner import EngineUnavailable, Provisioner
 
 
 def customer_id_of(request: Request[Any, Any, Any]) -> str:

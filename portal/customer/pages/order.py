@@ -10,9 +10,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_503_SERVICE_UNAVAILABLE
 
-from billing.customers import Customers
-from billing.errors import CurrencyMismatch, StripeFailure
-from billing.models import SubscriptionState
+from billing import CurrencyMismatch, Customers, StripeFailure, SubscriptionState
 from plans import Plan, PlanKind
 from portal.customer.catalog import offered_plan, plan_card
 from portal.customer.dashboard import subscription_row, subscription_rows

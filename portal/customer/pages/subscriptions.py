@@ -9,8 +9,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
-from billing.errors import InvalidTransition
-from billing.subscriptions.lifecycle import Subscriptions
+from billing import InvalidTransition, Subscriptions
 from portal.customer.dashboard import SubscriptionRow, subscription_row
 from portal.customer.pages.common import owned_subscription
 from portal.customer.terms import cancel_preview, downgrade_date, plan_choices

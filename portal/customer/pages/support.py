@@ -8,9 +8,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from billing.errors import EntryLocked, InvalidTransition
-from billing.invoices import Invoices
-from billing.support_time.ledger import Ledger
+from billing import EntryLocked, InvalidTransition, Invoices, Ledger
 from portal.customer.pages.common import customer_id_of
 from portal.web.guards import viewer_of
 from portal.web.rendering import flash, page, see_other

@@ -9,8 +9,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_409_CONFLICT
 
-from billing.errors import ExtraWorkNotOffered, NoSupportSubscription
-from billing.subscriptions.lifecycle import Subscriptions
+from billing import ExtraWorkNotOffered, NoSupportSubscription, Subscriptions
 from portal.operator.actions import (
     SupportTime,
     log_support_time,

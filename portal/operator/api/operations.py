@@ -10,8 +10,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_409_CONFLICT
 
-from billing.models import OutboxState
-from billing.outbox.admin import outbox_messages, retry_dead
+from billing import OutboxState, outbox_messages, retry_dead
 from portal.errors import InvalidRollout
 from portal.operator.actions import RolloutRequest, reload_catalog, start_rollout
 from portal.operator.api.auth import api_writers

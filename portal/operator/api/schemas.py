@@ -12,16 +12,11 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
 
-from billing.models import (
-    Customer,
-    EntryCategory,
-    Subscription,
-    SupportEntry,
-)
+from billing import Customer, EntryCategory, Subscription, SupportEntry
 from plans import Catalog
 from portal.operator.actions import REASON_LIMIT, SuspensionChange
 from portal.operator.page_data import plan_name
-from provisioner.models import Instance
+from provisioner import Instance
 
 # Text without a NUL character (PostgreSQL's text cannot hold one): a documented pattern,
 # so clients and fuzzers know it, and In.__post_init__ says which field.

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import msgspec
 
-from billing.models import OutboxMessage
+from billing import OutboxMessage
 from plans import ApplicationHostingPlan, Plan, ServerHostingPlan
 from portal.catalog_holder import ReloadFailure
 from portal.operator.api.schemas import NO_NUL, In, Out

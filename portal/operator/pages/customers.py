@@ -11,9 +11,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
 
-from billing.errors import BillingError
-from billing.models import EntryCategory
-from billing.subscriptions.lifecycle import Subscriptions
+from billing import BillingError, EntryCategory, Subscriptions
 from portal.errors import PortalError
 from portal.operator.actions import (
     REASON_LIMIT,
@@ -28,7 +26,7 @@ from portal.web.forms import Form, read_form
 from portal.web.guards import viewer_of
 from portal.web.rendering import flash, page, see_other
 from portal.web.services import Services, ServicesDep
-from provisioner.errors import ProvisioningError
+from provisioner import ProvisioningError
 
 SHOWN = 200  # a search narrower than this is the way to find one customer among many
 CATEGORIES = [(category.value, category.value.replace("_", " ")) for category in EntryCategory]

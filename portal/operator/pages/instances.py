@@ -13,8 +13,7 @@ from portal.web.forms import read_form
 from portal.web.guards import viewer_of
 from portal.web.rendering import flash, page, see_other
 from portal.web.services import ServicesDep
-from provisioner.errors import ProvisioningError
-from provisioner.models import InstanceState
+from provisioner import InstanceState, ProvisioningError
 
 LOG_LINES = 100
 _VERSION_LIMIT = 128

@@ -9,8 +9,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from billing.errors import NotDead
-from billing.outbox.admin import retry_dead
+from billing import NotDead, retry_dead
 from portal.operator.page_data import outbox_queue
 from portal.web.rendering import flash, page, see_other
 from portal.web.services import ServicesDep

@@ -27,7 +27,7 @@ from portal.web.forms import read_form
 from portal.web.guards import viewer_of
 from portal.web.rendering import page, see_other
 from portal.web.services import Services, ServicesDep
-from provisioner.errors import EngineUnavailable
+from provisioner import EngineUnavailable
 
 POLL_SECONDS = 3
 
