@@ -3,7 +3,7 @@ early-cancellation policies, as pure functions of a subscription and its plan.
 
 ``Subscriptions.cancel`` and the portal's preview both ask :func:`cancellation_terms`, so
 what a customer is shown before confirming is what happens. Leaving early never costs
-more than staying (tests/billing/test_leaving_early.py).
+more than staying (tests/billing/subscriptions/test_leaving_early.py).
 """
 
 from __future__ import annotations

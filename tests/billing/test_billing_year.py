@@ -38,8 +38,8 @@ Not in the scenario, because Dockyard (or the double) does not support it yet:
   open at Stripe (nothing voids it or marks it uncollectible), so the reconciliation
   rightly reports it unpaid past due: not a clean month;
 - services (Developer Service by the hour, the training package): they no longer ask
-  Stripe for a subscription (tests/billing/test_closed_periods.py), but a year of them is
-  not played here;
+  Stripe for a subscription (tests/billing/support_time/test_closed_periods.py), but a
+  year of them is not played here;
 - a change between support plans (the double does not model a metered price changed
   mid-cycle) or between a monthly and a yearly plan (nor does the reconciliation: Stripe
   resets the anchor);

@@ -14,7 +14,7 @@ from portal.accounts.models import ApiToken, Role
 from portal.accounts.repository import AccountRepository
 from provisioner.models import InstanceState
 from tests.fixtures.portal import PASSWORD, Portal
-from tests.portal.test_operator_pages import (
+from tests.portal.operator.test_pages import (
     customer,
     dead_message,
     hosted,
