@@ -48,8 +48,8 @@ from billing.outbox.admin import outbox_counts, outbox_messages, retry_dead
 from billing.outbox.sender import OutboxSender
 from billing.periods import Period, add_months, monthly_price
 from billing.reconcile.expected.cycles import Cycle, cycles
-from billing.reconcile.matching import Reconciliation, Totals
 from billing.reconcile.report import csv_text
+from billing.reconcile.result import Reconciliation, Totals
 from billing.reconcile.run import reconcile_month
 from billing.settings import DunningSettings, StripeSettings
 from billing.stripe.checkout import create_checkout_session

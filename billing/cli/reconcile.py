@@ -16,8 +16,8 @@ from billing.cli.runner import ProvidesBilling, run_with
 from billing.context import BillingContext
 from billing.errors import BillingError
 from billing.periods import Period
-from billing.reconcile.matching import Reconciliation
 from billing.reconcile.report import as_json, csv_text, summary_lines
+from billing.reconcile.result import Reconciliation
 from billing.reconcile.run import reconcile_month
 
 STATE_DIR = Path("var")

@@ -9,7 +9,7 @@ import io
 from typing import Any
 
 from billing.reconcile.findings import Finding
-from billing.reconcile.matching import Reconciliation
+from billing.reconcile.result import Reconciliation
 from plans.money import format_minor
 
 CSV_COLUMNS = (

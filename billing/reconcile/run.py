@@ -18,7 +18,8 @@ from billing.context import BillingContext
 from billing.periods import Period
 from billing.reconcile.expected.invoices import expected_lines, usage_accounts
 from billing.reconcile.lines import ExpectedLine
-from billing.reconcile.matching import Matcher, Reconciliation, Standing
+from billing.reconcile.matching import Matcher
+from billing.reconcile.result import Reconciliation, Standing
 from billing.reconcile.spool import Spool
 from billing.reconcile.stripe.checkpoint import Checkpoint, checkpoint_file
 from billing.reconcile.stripe.ids import CustomerIndex

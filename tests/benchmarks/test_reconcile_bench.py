@@ -39,7 +39,7 @@ from billing.context import BillingContext
 from billing.models import Customer, OutboxMessage, OutboxState, Subscription, SubscriptionState
 from billing.outbox import OutboxKind
 from billing.periods import Period
-from billing.reconcile.matching import Reconciliation
+from billing.reconcile.result import Reconciliation
 from billing.reconcile.run import reconcile_month
 from billing.reconcile.stripe.ids import CustomerIndex
 from billing.reconcile.stripe.reader import stream_invoices

@@ -59,7 +59,7 @@ from billing.context import BillingContext
 from billing.errors import StripeFailure
 from billing.models import EntryState, OutboxState, SubscriptionState
 from billing.periods import Period
-from billing.reconcile.matching import Reconciliation
+from billing.reconcile.result import Reconciliation
 from tests.fixtures.billing_stripe import mocked_stripe, stripe_ctx
 from tests.fixtures.billing_year import Year, at, months
 from tests.fixtures.clock import MovableClock

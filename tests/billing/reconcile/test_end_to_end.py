@@ -33,7 +33,7 @@ from billing.customers import Customers
 from billing.models import EntryState
 from billing.periods import Period
 from billing.reconcile.findings import FindingKind
-from billing.reconcile.matching import Reconciliation
+from billing.reconcile.result import Reconciliation
 from billing.reconcile.run import reconcile_month
 from billing.stripe.catalog import apply, plan_sync
 from billing.subscriptions.lifecycle import Subscriptions

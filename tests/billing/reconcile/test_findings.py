@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from billing.context import BillingContext
 from billing.models import OutboxMessage, Subscription, SubscriptionState
 from billing.reconcile.findings import Finding, FindingKind
-from billing.reconcile.matching import Reconciliation
+from billing.reconcile.result import Reconciliation
 from billing.reconcile.run import reconcile_month
 from billing.reconcile.stripe.retry import Retry
 from billing.support_time.closing import PeriodClosing

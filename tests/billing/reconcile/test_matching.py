@@ -19,7 +19,8 @@ from billing.reconcile.lines import (
     UsageAccount,
     line_key,
 )
-from billing.reconcile.matching import Matcher, Reconciliation, Standing
+from billing.reconcile.matching import Matcher
+from billing.reconcile.result import Reconciliation, Standing
 
 PERIOD = "2026-11"
 NOV = datetime(2026, 11, 1, tzinfo=UTC)
