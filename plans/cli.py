@@ -23,12 +23,12 @@ class HasCatalogSettings(Protocol):
     """What ``dockyard`` puts in the click context; plans does not import portal."""
 
     @property
-    def catalog(self) -> CatalogSettings: ...
+    def catalog_settings(self) -> CatalogSettings: ...
 
 
 def _settings(ctx: click.Context) -> CatalogSettings:
     obj: HasCatalogSettings | None = ctx.find_root().obj
-    return obj.catalog if obj is not None else CatalogSettings()
+    return obj.catalog_settings if obj is not None else CatalogSettings()
 
 
 def _load(ctx: click.Context, directory: Path | None) -> Catalog:

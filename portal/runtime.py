@@ -32,16 +32,18 @@ class Runtime:
         # Leases and outbox claims name their holder: host, process and role make it
         # unique per process; a worker in the same process adds its own part (holder()).
         self.worker_id = f"{socket.gethostname()[:30]}:{os.getpid()}:{role}"
-        self.catalogs = CatalogHolder(settings.catalog, clock)
+        # The catalog the portal serves: the last one that loaded (reloads keep it on errors).
+        self.catalog_holder = CatalogHolder(settings.catalog, clock)
 
     @property
-    def catalog(self) -> CatalogSettings:
-        """What ``dockyard plans`` reads (plans.cli.HasCatalogSettings)."""
+    def catalog_settings(self) -> CatalogSettings:
+        """Where the catalog's files are: what ``dockyard plans`` reads
+        (plans.cli.HasCatalogSettings)."""
         return self.settings.catalog
 
-    @property
-    def loaded_catalog(self) -> Catalog:
-        return self.catalogs.current()
+    def current_catalog(self) -> Catalog:
+        """The catalog being served now (what billing and the provisioner are given)."""
+        return self.catalog_holder.current()
 
     @asynccontextmanager
     async def database(self) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
@@ -68,7 +70,7 @@ class Runtime:
         return ProvisionerContext(
             sessions=sessions,
             backend=create_backend(self.settings.provisioner),
-            catalog=lambda: self.loaded_catalog,
+            catalog=self.current_catalog,
             settings=self.settings.provisioner,
             clock=self.clock,
             worker_id=self.holder(part),
@@ -79,7 +81,7 @@ class Runtime:
     ) -> BillingContext:
         return BillingContext(
             sessions=sessions,
-            catalog=lambda: self.loaded_catalog,
+            catalog=self.current_catalog,
             clock=self.clock,
             stripe=self.settings.stripe,
             dunning=self.settings.dunning,
@@ -100,9 +102,6 @@ class Runtime:
     async def ledger(self) -> AsyncIterator[Ledger]:
         async with self.billing() as context:
             yield Ledger(context)
-
-    def load_catalog(self) -> Catalog:
-        return self.loaded_catalog
 
     def stripe_client(self) -> stripe.StripeClient:
         """Raises StripeNotConfigured (a BillingError) without DOCKYARD_STRIPE_SECRET_KEY."""

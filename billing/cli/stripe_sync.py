@@ -18,7 +18,7 @@ from plans import Catalog, CatalogError
 class ProvidesStripeCatalog(Protocol):
     """What ``dockyard`` puts in the click context; billing does not import portal."""
 
-    def load_catalog(self) -> Catalog: ...
+    def current_catalog(self) -> Catalog: ...
 
     def stripe_client(self) -> stripe.StripeClient: ...
 
@@ -36,7 +36,7 @@ def sync_command(ctx: click.Context, dry_run: bool) -> None:
     """Create the Stripe Products, Prices and Meter the catalog needs (idempotent)."""
     runtime: ProvidesStripeCatalog = ctx.find_root().obj
     try:
-        catalog = runtime.load_catalog()
+        catalog = runtime.current_catalog()
         client = runtime.stripe_client()
         wanted = plan_sync(client, catalog)
         if dry_run:

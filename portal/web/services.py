@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import BillingContext
+from plans import Catalog
 from portal.accounts.service import Accounts
 from portal.catalog_holder import CatalogHolder
 from portal.mail import Mailer
@@ -32,8 +33,13 @@ class Services:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
-    def catalogs(self) -> CatalogHolder:
-        return self.runtime.catalogs
+    def catalog_holder(self) -> CatalogHolder:
+        """The catalog being served and its last reload (the operator's catalog page)."""
+        return self.runtime.catalog_holder
+
+    def catalog(self) -> Catalog:
+        """The catalog being served now."""
+        return self.runtime.current_catalog()
 
     async def provisioner(self) -> Provisioner:
         """The fleet, connected on first use: the portal starts even while the engine is

@@ -40,7 +40,7 @@ async def _shown(
     request: Request[Any, Any, Any], services: ServicesDep, instance_id: str, with_logs: bool
 ) -> InstancePage:
     return await instance_page(
-        services.catalogs.current(),
+        services.catalog(),
         await services.provisioner(),
         customer_id_of(request),
         instance_id,

@@ -29,7 +29,7 @@ def _support_plans(services: Services, plan: Plan) -> list[Plan]:
     if plan.kind not in _HOSTING:
         return []
     today = services.billing.clock().date()
-    offered = services.catalogs.current().offered(today, PlanKind.SUPPORT)
+    offered = services.catalog().offered(today, PlanKind.SUPPORT)
     return [p for p in offered if p.pricing.currency == plan.pricing.currency]
 
 
@@ -71,7 +71,7 @@ async def _order_page(
 
 
 def _plan_for_sale(services: Services, plan_id: str) -> Plan:
-    return offered_plan(services.catalogs.current(), plan_id, services.billing.clock().date())
+    return offered_plan(services.catalog(), plan_id, services.billing.clock().date())
 
 
 @get("/order/{plan_id:str}")
@@ -151,7 +151,7 @@ async def order_done(
 ) -> Template:
     """Back from Stripe Checkout: this subscription, and any other still to pay for."""
     paid = await owned_subscription(services, request, subscription)
-    catalog = services.catalogs.current()
+    catalog = services.catalog()
     waiting = [
         row
         for row in await subscription_rows(services.billing, paid.customer_id)

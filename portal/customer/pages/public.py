@@ -18,7 +18,7 @@ from portal.web.services import ServicesDep, provide_services
 @get("/")
 async def catalog_page(request: Request[Any, Any, Any], services: ServicesDep) -> Template:
     today = services.billing.clock().date()
-    groups = catalog_groups(services.catalogs.current(), today)
+    groups = catalog_groups(services.catalog(), today)
     return page(request, "public/catalog.html", groups=groups)
 
 
@@ -27,7 +27,7 @@ async def plan_page(
     request: Request[Any, Any, Any], services: ServicesDep, plan_id: FromPath[str]
 ) -> Template:
     today = services.billing.clock().date()
-    plan = offered_plan(services.catalogs.current(), plan_id, today)
+    plan = offered_plan(services.catalog(), plan_id, today)
     return page(request, "public/plan.html", card=plan_card(plan))
 
 

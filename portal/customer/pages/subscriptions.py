@@ -22,7 +22,7 @@ async def _row(
     services: Services, request: Request[Any, Any, Any], subscription_id: str
 ) -> SubscriptionRow:
     subscription = await owned_subscription(services, request, subscription_id)
-    return subscription_row(services.catalogs.current(), subscription, services.billing.clock())
+    return subscription_row(services.catalog(), subscription, services.billing.clock())
 
 
 def _change_page(
@@ -34,7 +34,7 @@ def _change_page(
     error: str | None = None,
 ) -> Template:
     now = services.billing.clock()
-    choices = plan_choices(services.catalogs.current(), row, now) if row.can_change_plan else []
+    choices = plan_choices(services.catalog(), row, now) if row.can_change_plan else []
     return page(
         request,
         "customer/change_plan.html",
@@ -60,7 +60,7 @@ async def change_plan_submit(
     form = await read_form(request)
     wanted = form.text("plan", required="choose a plan", limit=64)
     now = services.billing.clock()
-    choices = plan_choices(services.catalogs.current(), row, now) if row.can_change_plan else []
+    choices = plan_choices(services.catalog(), row, now) if row.can_change_plan else []
     target = next((c.card.plan for c in choices if c.card.id == wanted and not c.current), None)
     if target is None:
         error = form.errors.get("plan") or "choose one of the other plans listed"

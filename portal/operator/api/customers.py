@@ -40,7 +40,7 @@ async def list_customers(services: ServicesDep, q: FromQuery[str] = "") -> list[
 
 @get("/customers/{customer_id:str}", summary="A customer with their subscriptions and instances")
 async def get_customer(services: ServicesDep, customer_id: FromPath[str]) -> CustomerDetailOut:
-    catalog = serving_catalog(services.catalogs)
+    catalog = serving_catalog(services.catalog_holder)
     file = await customer_file(services.billing, catalog, customer_id)
     return CustomerDetailOut(
         customer=CustomerOut.of(file.customer),
@@ -56,7 +56,7 @@ async def get_subscription(
     services: ServicesDep, subscription_id: FromPath[str]
 ) -> SubscriptionOut:
     subscription = await Subscriptions(services.billing).get(subscription_id)
-    return SubscriptionOut.of(subscription, serving_catalog(services.catalogs))
+    return SubscriptionOut.of(subscription, serving_catalog(services.catalog_holder))
 
 
 @post(
@@ -79,7 +79,7 @@ async def suspend_subscription_api(
         data.reason,
         viewer_of(request).email,
     )
-    return SuspensionOut.of(change, serving_catalog(services.catalogs))
+    return SuspensionOut.of(change, serving_catalog(services.catalog_holder))
 
 
 @post(
@@ -94,7 +94,7 @@ async def resume_subscription_api(
     change = await resume_subscription(
         services.billing, services.provisioner, subscription_id, viewer_of(request).email
     )
-    return SuspensionOut.of(change, serving_catalog(services.catalogs))
+    return SuspensionOut.of(change, serving_catalog(services.catalog_holder))
 
 
 @post(

@@ -78,7 +78,7 @@ async def start_rollout_api(
         run = await start_rollout(
             rollouts,
             services.provisioner,
-            services.catalogs.current(),
+            services.catalog(),
             services.billing.clock,
             RolloutRequest(data.plan_id, data.version, data.ignore_window, data.parallel),
             viewer_of(request).email,
@@ -102,7 +102,7 @@ async def get_rollout(rollouts: RolloutsDep, rollout_id: FromPath[str]) -> Rollo
 
 @get("/catalog", summary="The catalog as served, and the last reload's problems")
 async def get_catalog(services: ServicesDep) -> CatalogOut:
-    return CatalogOut.of(catalog_view(services.catalogs))
+    return CatalogOut.of(catalog_view(services.catalog_holder))
 
 
 @post(
@@ -118,8 +118,8 @@ async def get_catalog(services: ServicesDep) -> CatalogOut:
     },
 )
 async def reload_catalog_api(services: ServicesDep) -> Response[CatalogReloadOut]:
-    failure = await reload_catalog(services.catalogs)
+    failure = await reload_catalog(services.catalog_holder)
     body = CatalogReloadOut(
-        reloaded=failure is None, catalog=CatalogOut.of(catalog_view(services.catalogs))
+        reloaded=failure is None, catalog=CatalogOut.of(catalog_view(services.catalog_holder))
     )
     return Response(body, status_code=HTTP_200_OK if failure is None else HTTP_409_CONFLICT)

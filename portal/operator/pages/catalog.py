@@ -20,13 +20,13 @@ from portal.web.services import ServicesDep
 
 @get("/ops/catalog")
 async def catalog_page(request: Request[Any, Any, Any], services: ServicesDep) -> Template:
-    view = catalog_view(services.catalogs)
+    view = catalog_view(services.catalog_holder)
     return page(request, "operator/catalog.html", view=view, describe=describe, price=price)
 
 
 @post("/ops/catalog/reload")
 async def reload_catalog_now(request: Request[Any, Any, Any], services: ServicesDep) -> Redirect:
-    failure = await reload_catalog(services.catalogs)
+    failure = await reload_catalog(services.catalog_holder)
     if failure is None:
         flash(request, "The catalog was reloaded.")
     else:

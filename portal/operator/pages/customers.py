@@ -56,7 +56,9 @@ async def _customer(
     support: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
 ) -> Template:
-    file = await customer_file(services.billing, serving_catalog(services.catalogs), customer_id)
+    file = await customer_file(
+        services.billing, serving_catalog(services.catalog_holder), customer_id
+    )
     return page(
         request,
         "operator/customer.html",

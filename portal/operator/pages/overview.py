@@ -38,7 +38,7 @@ from portal.web.services import ServicesDep, provide_services
 
 @get("/ops")
 async def overview_page(request: Request[Any, Any, Any], services: ServicesDep) -> Template:
-    facts = await overview(services.billing, services.catalogs)
+    facts = await overview(services.billing, services.catalog_holder)
     return page(request, "operator/overview.html", facts=facts)
 
 

@@ -45,7 +45,7 @@ def _form_page(
         request,
         "operator/rollouts.html",
         status_code=status_code,
-        plans=catalog_view(services.catalogs).application_plans,
+        plans=catalog_view(services.catalog_holder).application_plans,
         runs=rollouts.recent(),
         form=form or {"parallel": "1"},
         errors=errors or {},
@@ -76,7 +76,7 @@ async def start_rollout_now(
             run = await start_rollout(
                 rollouts,
                 services.provisioner,
-                services.catalogs.current(),
+                services.catalog(),
                 services.billing.clock,
                 RolloutRequest(plan_id, version, ignore_window, parallel),
                 viewer_of(request).email,

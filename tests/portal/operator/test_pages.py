@@ -426,7 +426,7 @@ def test_a_broken_catalog_reload_keeps_the_last_good_one_and_shows_why(
     assert "application-hosting.yaml" in page
     assert "twenty-nine" in page
     assert "Application Starter" in page  # still served, at its old price
-    assert portal.services.catalogs.current().get("app-starter").pricing.amount.minor == 2900
+    assert portal.services.catalog().get("app-starter").pricing.amount.minor == 2900
     assert "The last reload" in portal.get("/ops").text
 
     hosting.write_text(good.replace("Application Starter", "Application Starter II"))
