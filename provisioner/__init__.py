@@ -20,7 +20,8 @@ from provisioner.models import (
     SuspensionReason,
     UpdateStatus,
 )
-from provisioner.rollout import FleetReport, UpdateOutcome
+from provisioner.replacement import UpdateOutcome
+from provisioner.rollout import FleetReport
 from provisioner.service import InstanceView, Provisioner
 from provisioner.settings import ProvisionerSettings
 

@@ -13,7 +13,8 @@ from plans import CatalogError
 from provisioner.errors import ProvisioningError
 from provisioner.models import Instance, SuspensionReason
 from provisioner.reconciler import PassReport
-from provisioner.rollout import FleetReport, UpdateOutcome
+from provisioner.replacement import UpdateOutcome
+from provisioner.rollout import FleetReport
 from provisioner.service import Provisioner
 
 T = TypeVar("T")

@@ -1,44 +1,17 @@
-"""Health-gated replacement: updates and plan changes that cannot be applied live.
-
-The next revision starts beside the current one, at a free port; only when
-it passes its health check does it take over. If it fails, the old revision never
-stopped serving: the new one is removed, the update is marked failed with the reason, and
-the image stays on the engine for a manual roll back.
-
-Taking over: an instance's address is its own host port, which one revision at a time
-can publish. So the tried revision goes, the old one stops, and the new revision starts
-at the instance's port; should it not serve there, the old one starts again. The address
-never changes; it is unreachable for the moment the swap takes (the reverse proxy will
-close that gap).
-"""
+"""A rollout: every running instance of a plan moved to a version, N at a time, each in
+its maintenance window, each by a health-gated replacement (replacement.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from dataclasses import dataclass, field
 
-from plans import ApplicationHostingPlan, ServerHostingPlan
-from provisioner.backends.base import Health, RunState, Workload, WorkloadSpec
+from plans import ApplicationHostingPlan
 from provisioner.context import ProvisionerContext
-from provisioner.errors import BackendError, InvalidTransition
-from provisioner.models import DesiredState, Instance, InstanceState, UpdateStatus
-from provisioner.ports import trial_port
-from provisioner.readiness import confirmed
+from provisioner.models import Instance, InstanceState, UpdateStatus
+from provisioner.replacement import Replacement, UpdateOutcome
 from provisioner.repository import InstanceRepository
-from provisioner.specs import apply_resources, hosting_plan, image_of, workload_spec
-
-POLL_SECONDS = 0.25
-# How long an update waits for another holder's lease on its instance before giving up.
-LEASE_WAIT_SECONDS = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateOutcome:
-    instance_id: str
-    status: UpdateStatus | None  # None: nothing to do, or deferred until the instance runs
-    detail: str
+from provisioner.specs import hosting_plan, image_of
 
 
 @dataclass
@@ -55,149 +28,7 @@ class FleetReport:
 class Rollout:
     def __init__(self, ctx: ProvisionerContext) -> None:
         self.ctx = ctx
-
-    async def replace(
-        self,
-        instance_id: str,
-        *,
-        image_version: str | None = None,
-        plan: ApplicationHostingPlan | ServerHostingPlan | None = None,
-        actor: str = "system",
-    ) -> UpdateOutcome:
-        """Move a running instance to another image version and/or plan, health-gated."""
-        ctx = self.ctx
-        await self._until_free(instance_id)
-        now = ctx.clock()
-        async with ctx.sessions() as session, session.begin():
-            repo = InstanceRepository(session)
-            ttl = timedelta(seconds=ctx.settings.health_timeout_seconds + 60)
-            if not await repo.claim(instance_id, ctx.worker_id, now, ttl):
-                raise InvalidTransition(f"instance {instance_id} is busy with another action")
-            instance = await repo.get(instance_id)
-            target_plan = plan or hosting_plan(
-                ctx.catalog().get(instance.plan_id, instance.plan_version)
-            )
-            target_version = image_version or instance.image_version
-            if instance.desired_state != DesiredState.RUNNING.value or instance.workload_id is None:
-                # Not running: record the target; the next start creates it directly.
-                _retarget(instance, target_plan, target_version)
-                instance.lease_owner = instance.lease_until = None
-                detail = f"not running: will start on {instance.image}:{target_version}"
-                repo.record(instance, "update_deferred", detail, now, actor)
-                return UpdateOutcome(instance_id, None, detail)
-            old_version, old_workload = instance.image_version, instance.workload_id
-            staged = _staged(instance, target_plan, target_version)
-            spec = workload_spec(
-                staged,
-                target_plan,
-                ctx.settings,
-                revision=instance.revision + 1,
-                image_version=target_version,
-            )
-            instance.update_status = UpdateStatus.ROLLING.value
-            instance.update_detail = f"{old_version} -> {target_version}"
-            repo.record(instance, "update_started", f"rolling {spec.image}", now, actor)
-        trial = replace(spec, host_port=trial_port(ctx.settings.publish_address))
-        new, failure = await self._start_and_wait(trial)
-        if failure is None and new is not None and spec.host_port is not None:
-            new, failure = await self._take_over(old_workload, new, spec)
-        async with ctx.sessions() as session:
-            repo = InstanceRepository(session)
-            instance = await repo.get(instance_id)
-            now = ctx.clock()
-            if failure is None and new is not None:
-                _retarget(instance, target_plan, target_version)
-                if old_version != target_version:
-                    instance.previous_image_version = old_version
-                instance.revision = spec.revision
-                instance.workload_id = new.id
-                instance.host_port = new.host_port
-                instance.health = new.health.value
-                instance.update_status = UpdateStatus.SUCCEEDED.value
-                detail = f"now serving {spec.image} (was {instance.image}:{old_version})"
-                instance.update_detail = detail
-                repo.record(instance, "update_succeeded", detail, now, actor)
-            else:
-                instance.update_status = UpdateStatus.FAILED.value
-                detail = (
-                    f"{spec.image} {failure}; {instance.image}:{old_version} keeps serving, "
-                    "nothing to roll back. Once the cause is fixed, retry with: "
-                    f"dockyard instances update {instance_id} --version {target_version}"
-                )
-                instance.update_detail = detail
-                repo.record(instance, "update_failed", detail, now, actor)
-            instance.lease_owner = instance.lease_until = None
-            instance.updated_at = now
-            await session.commit()
-        # The loser of the two revisions goes; if this fails the reconciler removes it later.
-        loser = old_workload if failure is None else (new.id if new else None)
-        if loser is not None:
-            with contextlib.suppress(BackendError):
-                await ctx.engine(ctx.backend.remove, loser)
-        status = UpdateStatus.SUCCEEDED if failure is None else UpdateStatus.FAILED
-        return UpdateOutcome(instance_id, status, detail)
-
-    async def _until_free(self, instance_id: str) -> None:
-        """Take the instance's lease, waiting (up to ``LEASE_WAIT_SECONDS``) while another
-        holder's runs: a worker's pass over one instance takes moments, and a rollout that
-        gave up on meeting one would fail for nothing. The update's own transaction then
-        re-enters the lease (it is re-entrant for its holder)."""
-        ctx = self.ctx
-        ttl = timedelta(seconds=ctx.settings.health_timeout_seconds + 60)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + LEASE_WAIT_SECONDS
-        while loop.time() < deadline:
-            async with ctx.sessions() as session, session.begin():
-                repo = InstanceRepository(session)
-                await repo.get(instance_id)  # UnknownInstance at once, not after the wait
-                if await repo.claim(instance_id, ctx.worker_id, ctx.clock(), ttl):
-                    return
-            await asyncio.sleep(POLL_SECONDS)
-
-    async def _take_over(
-        self, old_id: str, tried: Workload, spec: WorkloadSpec
-    ) -> tuple[Workload | None, str | None]:
-        """Move the instance's own port from the old revision to the tried one (see the
-        module's docstring); on failure the old revision serves again."""
-        ctx = self.ctx
-        try:
-            await ctx.engine(ctx.backend.remove, tried.id)
-            await ctx.engine(ctx.backend.stop, old_id)
-        except BackendError as error:
-            failure = f"passed its health check, but the switch failed: {error.reason}"
-        else:
-            new, failure_here = await self._start_and_wait(spec)
-            if failure_here is None:
-                return new, None
-            failure = f"passed its health check, then {failure_here} at its own port"
-            if new is not None:
-                with contextlib.suppress(BackendError):
-                    await ctx.engine(ctx.backend.remove, new.id)
-        with contextlib.suppress(BackendError):  # the reconciler starts it otherwise
-            await ctx.engine(ctx.backend.start, old_id)
-        return None, failure
-
-    async def _start_and_wait(self, spec: WorkloadSpec) -> tuple[Workload | None, str | None]:
-        ctx = self.ctx
-        try:
-            workload = await ctx.engine(ctx.backend.create, spec)
-        except BackendError as error:
-            return None, f"could not start: {error.reason}"
-        deadline = asyncio.get_running_loop().time() + ctx.settings.health_timeout_seconds
-        while True:
-            seen = await ctx.engine(ctx.backend.inspect, workload.id)
-            if seen is None:
-                return None, "disappeared while starting"
-            address = ctx.settings.publish_address
-            seen = await confirmed(seen, spec.health_path, address, spec.host_port)
-            if seen.serving:
-                return seen, None
-            if seen.state is RunState.FAILED or seen.health is Health.UNHEALTHY:
-                return seen, f"failed its health check ({seen.detail or seen.health.value})"
-            if asyncio.get_running_loop().time() > deadline:
-                timeout = ctx.settings.health_timeout_seconds
-                return seen, f"was not healthy within {timeout:.0f} s"
-            await asyncio.sleep(POLL_SECONDS)
+        self.replacement = Replacement(ctx)
 
     async def update_fleet(
         self,
@@ -241,7 +72,9 @@ class Rollout:
 
         async def one(instance: Instance) -> None:
             async with limit:
-                outcome = await self.replace(instance.id, image_version=target, actor=actor)
+                outcome = await self.replacement.replace(
+                    instance.id, image_version=target, actor=actor
+                )
             if outcome.status is UpdateStatus.FAILED:
                 report.failed.append(outcome)
             else:
@@ -249,26 +82,3 @@ class Rollout:
 
         await asyncio.gather(*(one(instance) for instance in due))
         return report
-
-
-def _retarget(
-    instance: Instance, plan: ApplicationHostingPlan | ServerHostingPlan, version: str
-) -> None:
-    instance.plan_id, instance.plan_version = plan.id, plan.version
-    instance.image = image_of(plan)[0]
-    instance.image_version = version
-    apply_resources(instance, plan.resources)
-
-
-def _staged(
-    instance: Instance, plan: ApplicationHostingPlan | ServerHostingPlan, version: str
-) -> Instance:
-    """A detached copy carrying the target values, to build the next revision's spec."""
-    copy = Instance(
-        id=instance.id,
-        customer_ref=instance.customer_ref,
-        revision=instance.revision,
-        address_port=instance.address_port,
-    )
-    _retarget(copy, plan, version)
-    return copy

@@ -26,8 +26,9 @@ from provisioner.models import (
 )
 from provisioner.ports import free_port
 from provisioner.reconciler import Reconciler
+from provisioner.replacement import Replacement, UpdateOutcome
 from provisioner.repository import InstanceRepository
-from provisioner.rollout import FleetReport, Rollout, UpdateOutcome
+from provisioner.rollout import FleetReport, Rollout
 from provisioner.specs import (
     apply_resources,
     hosting_plan,
@@ -52,6 +53,7 @@ class Provisioner:
     def __init__(self, ctx: ProvisionerContext) -> None:
         self.ctx = ctx
         self.reconciler = Reconciler(ctx)
+        self.replacement = Replacement(ctx)
         self.rollout = Rollout(ctx)
 
     def address(self, instance: Instance) -> str | None:
@@ -227,7 +229,7 @@ class Provisioner:
                 instance.plan_id, instance.plan_version, self.ctx.clock().date()
             )
             image_version = image_of(hosting_plan(held))[1]
-        return await self.rollout.replace(instance_id, image_version=image_version, actor=actor)
+        return await self.replacement.replace(instance_id, image_version=image_version, actor=actor)
 
     async def update_plan(
         self,
@@ -269,7 +271,7 @@ class Provisioner:
                     self.ctx.backend.update_limits, instance.workload_id, spec
                 ):
                     return await self._record_live_change(instance_id, target, actor)
-        return await self.rollout.replace(
+        return await self.replacement.replace(
             instance_id, plan=target, image_version=version, actor=actor
         )
 
