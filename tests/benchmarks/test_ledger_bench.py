@@ -46,9 +46,9 @@ from billing.support_time.ledger import Ledger
 from plans.model import SupportPlan
 from tests.benchmarks.harness import Report, Sample
 from tests.fixtures.billing import billing_context, sample_catalog
-from tests.fixtures.billing_stripe import mocked_stripe, sender, stripe_ctx
 from tests.fixtures.clock import MovableClock
-from tests.fixtures.stripe import FakeStripe, price
+from tests.fixtures.stripe_double.fake import FakeStripe, price
+from tests.fixtures.stripe_double.wiring import mocked_stripe, sender, stripe_ctx
 
 pytestmark = pytest.mark.benchmark
 

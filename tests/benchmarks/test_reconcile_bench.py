@@ -3,7 +3,7 @@ pages, against reading the same pages without matching (fetch and JSON-decode on
 
 The pages come from an in-process transport (``httpx.MockTransport`` under a minimal
 ``stripe.HTTPClient``) serving JSON bytes built once, before timing, with the builders of
-tests/fixtures/stripe.py (current shapes): no sockets and no respx route matching, so
+tests/fixtures/stripe_double/fake.py (current shapes): no sockets and no respx route matching, so
 what the ratio shows is our code (the SDK's objects, the line mapping, the matcher and the
 ledger's expected side), not a mock's overhead. The baseline fetches exactly the URLs the
 subject fetched, through the same transport.
@@ -46,7 +46,7 @@ from billing.reconcile.stripe.reader import stream_invoices
 from tests.benchmarks.harness import Report, Sample
 from tests.fixtures.billing import billing_context
 from tests.fixtures.clock import MovableClock
-from tests.fixtures.stripe import (
+from tests.fixtures.stripe_double.fake import (
     SECRET_KEY,
     Json,
     invoice_item_line,

@@ -60,11 +60,11 @@ from billing.errors import StripeFailure
 from billing.models import EntryState, OutboxState, SubscriptionState
 from billing.periods import Period
 from billing.reconcile.result import Reconciliation
-from tests.fixtures.billing_stripe import mocked_stripe, stripe_ctx
 from tests.fixtures.billing_year import Year, at, months
 from tests.fixtures.clock import MovableClock
-from tests.fixtures.stripe import FakeStripe
-from tests.fixtures.stripe_billing import StripeBilling
+from tests.fixtures.stripe_double.billing_engine import StripeBilling
+from tests.fixtures.stripe_double.fake import FakeStripe
+from tests.fixtures.stripe_double.wiring import mocked_stripe, stripe_ctx
 
 FIRST, LAST = "2026-11", "2028-02"  # the months reconciled
 OUTAGE = (at(2027, 6, 30, 20), at(2027, 7, 1, 8))  # Stripe answers 500 and 429

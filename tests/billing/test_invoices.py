@@ -18,9 +18,9 @@ from billing.invoices import InvoiceNotFound, Invoices
 from billing.models import Customer, Invoice, Subscription, WebhookEvent
 from billing.stripe.webhooks import handle_pending, receive
 from tests.fixtures.billing import make_customer, make_subscription
-from tests.fixtures.billing_stripe import client_for, mocked_stripe, stripe_ctx
 from tests.fixtures.clock import MovableClock
-from tests.fixtures.stripe import FakeStripe, add_months, customer, event, invoice, sign
+from tests.fixtures.stripe_double.fake import FakeStripe, add_months, customer, event, invoice, sign
+from tests.fixtures.stripe_double.wiring import client_for, mocked_stripe, stripe_ctx
 
 DEC_1 = 1_796_083_200  # 2026-12-01 00:00 UTC
 NOV_1 = 1_793_491_200

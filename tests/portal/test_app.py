@@ -16,7 +16,7 @@ from portal.app import create_app
 from portal.runtime import Runtime
 from portal.settings import DatabaseSettings, Settings
 from portal.web.security import SESSION_COOKIE
-from tests.fixtures.stripe import WEBHOOK_SECRET, event, sign, stripe_settings
+from tests.fixtures.stripe_double.fake import WEBHOOK_SECRET, event, sign, stripe_settings
 
 
 def runtime_for(tmp_path: Path) -> tuple[Runtime, Path]:

@@ -21,9 +21,9 @@ from portal import migrate
 from portal.database import create_engine
 from portal.settings import DatabaseSettings
 from tests.fixtures.billing import make_customer, outbox_row
-from tests.fixtures.billing_stripe import mocked_stripe, rows, stripe_ctx
 from tests.fixtures.clock import MovableClock
-from tests.fixtures.stripe import FakeStripe
+from tests.fixtures.stripe_double.fake import FakeStripe
+from tests.fixtures.stripe_double.wiring import mocked_stripe, rows, stripe_ctx
 
 
 @pytest.fixture

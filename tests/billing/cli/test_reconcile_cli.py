@@ -18,13 +18,13 @@ from portal.cli import dockyard
 from portal.database import create_engine, create_session_factory
 from portal.settings import DatabaseSettings
 from tests.fixtures.billing import make_customer, make_subscription
-from tests.fixtures.billing_stripe import mocked_stripe
 from tests.fixtures.reconcile import SERVER_M, monthly_fee_invoices
-from tests.fixtures.stripe import (
+from tests.fixtures.stripe_double.fake import (
     API,
     SECRET_KEY,
     FakeStripe,
 )
+from tests.fixtures.stripe_double.wiring import mocked_stripe
 
 OCT = 1_790_812_800  # 2026-10-01 UTC
 NOV = 1_793_491_200  # 2026-11-01 UTC

@@ -25,9 +25,9 @@ from billing.outbox.sender import OutboxSender
 from billing.support_time.closing import PeriodClosing
 from billing.support_time.ledger import Ledger
 from tests.fixtures.billing import make_customer, make_subscription
-from tests.fixtures.billing_stripe import mocked_stripe, rows, sender, stripe_ctx
 from tests.fixtures.clock import MovableClock
-from tests.fixtures.stripe import FakeStripe, price, subscription
+from tests.fixtures.stripe_double.fake import FakeStripe, price, subscription
+from tests.fixtures.stripe_double.wiring import mocked_stripe, rows, sender, stripe_ctx
 
 CHANGED_AT = 1_794_000_000  # 2026-11-06 21:20 UTC, in the subscription's November period
 

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.outbox import MeterEvent, SubscriptionUpdate, enqueue
 from tests.fixtures.billing import make_customer, make_subscription
-from tests.fixtures.billing_stripe import mocked_stripe, rows, sender, stripe_ctx
 from tests.fixtures.clock import MovableClock
-from tests.fixtures.stripe import FakeStripe, price, subscription
+from tests.fixtures.stripe_double.fake import FakeStripe, price, subscription
+from tests.fixtures.stripe_double.wiring import mocked_stripe, rows, sender, stripe_ctx
 
 NOVEMBER = (1_793_491_200, 1_796_083_200)  # 2026-11-01 → 2026-12-01
 CANCEL_AT = 1_796_083_200

@@ -1,6 +1,6 @@
 """End to end: two customers' November and December through Dockyard's real use cases,
 the outbox drained into a fake Stripe, the invoices Stripe would send issued by an
-independent model of its billing (tests/fixtures/stripe_billing.py), and the
+independent model of its billing (tests/fixtures/stripe_double/billing_engine.py), and the
 reconciliation of both months, clean to the cent, against figures worked out by hand.
 
 The cast, and why these plans (plans/catalog/*.yaml):
@@ -39,10 +39,10 @@ from billing.stripe.catalog import apply, plan_sync
 from billing.subscriptions.lifecycle import Subscriptions
 from billing.support_time.ledger import Ledger
 from tests.fixtures.billing import sample_catalog
-from tests.fixtures.billing_stripe import client_for, mocked_stripe, sender, stripe_ctx
 from tests.fixtures.clock import MovableClock
-from tests.fixtures.stripe import FakeStripe, Json
-from tests.fixtures.stripe_billing import StripeBilling, epoch
+from tests.fixtures.stripe_double.billing_engine import StripeBilling, epoch
+from tests.fixtures.stripe_double.fake import FakeStripe, Json
+from tests.fixtures.stripe_double.wiring import client_for, mocked_stripe, sender, stripe_ctx
 
 # -- the figures, by hand (minor units, EUR; seconds are Stripe's proration unit) ----------
 NOVEMBER, DECEMBER = 30 * 86_400, 31 * 86_400  # 2_592_000 s and 2_678_400 s

@@ -38,10 +38,9 @@ from billing.reconcile.stripe.retry import Retry
 from billing.support_time.closing import PeriodClosing
 from billing.support_time.ledger import Ledger
 from tests.fixtures.billing import make_customer, make_subscription
-from tests.fixtures.billing_stripe import client_for, mocked_stripe, sender, stripe_ctx
 from tests.fixtures.billing_subscriptions import epoch
 from tests.fixtures.clock import MovableClock
-from tests.fixtures.stripe import (
+from tests.fixtures.stripe_double.fake import (
     FakeStripe,
     Json,
     add_months,
@@ -54,7 +53,8 @@ from tests.fixtures.stripe import (
     subscription_line,
     usage_line,
 )
-from tests.fixtures.stripe_invoicing import finalize_invoice, pay
+from tests.fixtures.stripe_double.invoicing import finalize_invoice, pay
+from tests.fixtures.stripe_double.wiring import client_for, mocked_stripe, sender, stripe_ctx
 
 SERVER_M, FLAT_RATE = 2400, 39_000
 EXTRA_WORK = 14_250  # 90 min at 95.00/h

@@ -18,10 +18,9 @@ from billing.reconcile.run import reconcile_month
 from billing.reconcile.stripe.reader import StripeReadInterrupted
 from billing.reconcile.stripe.retry import Retry
 from tests.fixtures.billing import make_customer, make_subscription, outbox_row
-from tests.fixtures.billing_stripe import client_for, mocked_stripe, stripe_ctx
 from tests.fixtures.clock import MovableClock
 from tests.fixtures.reconcile import SERVER_M, monthly_fee_invoices
-from tests.fixtures.stripe import (
+from tests.fixtures.stripe_double.fake import (
     FakeStripe,
     add_months,
     customer,
@@ -29,6 +28,7 @@ from tests.fixtures.stripe import (
     invoice_with_lines,
     subscription_line,
 )
+from tests.fixtures.stripe_double.wiring import client_for, mocked_stripe, stripe_ctx
 
 NOV = 1_793_491_200  # 2026-11-01 UTC
 DEC = 1_796_083_200  # 2026-12-01 UTC

@@ -18,8 +18,8 @@ from billing.stripe.client import make_client
 from plans import Catalog
 from plans.model import Interval, SupportPlan
 from tests.fixtures.billing import sample_catalog
-from tests.fixtures.billing_stripe import mocked_stripe
-from tests.fixtures.stripe import FakeStripe, stripe_settings
+from tests.fixtures.stripe_double.fake import FakeStripe, stripe_settings
+from tests.fixtures.stripe_double.wiring import mocked_stripe
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def fake() -> Iterator[FakeStripe]:
 class Runtime:
     settings: StripeSettings
 
-    def load_catalog(self) -> Catalog:
+    def current_catalog(self) -> Catalog:
         return sample_catalog()
 
     def stripe_client(self) -> stripe.StripeClient:

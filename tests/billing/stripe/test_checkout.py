@@ -15,9 +15,9 @@ from billing.settings import StripeSettings
 from billing.stripe.checkout import create_checkout_session
 from billing.stripe.client import classify, make_client
 from tests.fixtures.billing import make_customer, make_subscription
-from tests.fixtures.billing_stripe import client_for, mocked_stripe, rows, sender, stripe_ctx
 from tests.fixtures.clock import MovableClock
-from tests.fixtures.stripe import FakeStripe, price
+from tests.fixtures.stripe_double.fake import FakeStripe, price
+from tests.fixtures.stripe_double.wiring import client_for, mocked_stripe, rows, sender, stripe_ctx
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """The Stripe test double says no where Stripe says no, and bills as Stripe documents.
 
-Each test drives the fake (tests/fixtures/stripe.py) through the real SDK, with the
+Each test drives the fake (tests/fixtures/stripe_double/fake.py) through the real SDK, with the
 invoices Stripe's billing engine would issue modelled by StripeBilling
-(tests/fixtures/stripe_billing.py); the rule each one shows names its documentation page
+(tests/fixtures/stripe_double/billing_engine.py); the rule each one shows names its
+documentation page
 in the fixture's code.
 """
 
@@ -17,10 +18,10 @@ import pytest
 import stripe
 
 from billing.stripe.client import make_client
-from tests.fixtures.billing_stripe import mocked_stripe
 from tests.fixtures.clock import MovableClock
-from tests.fixtures.stripe import FakeStripe, Json, stripe_settings
-from tests.fixtures.stripe_billing import FINALIZE, StripeBilling, epoch
+from tests.fixtures.stripe_double.billing_engine import FINALIZE, StripeBilling, epoch
+from tests.fixtures.stripe_double.fake import FakeStripe, Json, stripe_settings
+from tests.fixtures.stripe_double.wiring import mocked_stripe
 
 EVENT = "dockyard_support_minutes"
 

@@ -14,9 +14,8 @@ from billing.errors import WebhookRejected
 from billing.models import Subscription, WebhookEvent
 from billing.stripe.webhooks import handle_pending, receive
 from tests.fixtures.billing import make_customer, make_subscription
-from tests.fixtures.billing_stripe import client_for, mocked_stripe, stripe_ctx
 from tests.fixtures.clock import MovableClock
-from tests.fixtures.stripe import (
+from tests.fixtures.stripe_double.fake import (
     FakeStripe,
     checkout_session,
     event,
@@ -25,6 +24,7 @@ from tests.fixtures.stripe import (
     sign,
     subscription,
 )
+from tests.fixtures.stripe_double.wiring import client_for, mocked_stripe, stripe_ctx
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from portal.app import create_app
 from portal.customer.order_terms import order_terms, order_total
 from portal.runtime import Runtime
 from tests.fixtures.billing import sample_catalog
-from tests.fixtures.billing_stripe import mocked_stripe
 from tests.fixtures.clock import MovableClock
 from tests.fixtures.customer_portal import (
     Customer,
@@ -26,7 +25,8 @@ from tests.fixtures.customer_portal import (
     tick_until_running,
 )
 from tests.fixtures.portal import Portal, portal_settings
-from tests.fixtures.stripe import FakeStripe, price, stripe_settings
+from tests.fixtures.stripe_double.fake import FakeStripe, price, stripe_settings
+from tests.fixtures.stripe_double.wiring import mocked_stripe
 
 # -- without Stripe -----------------------------------------------------------------------
 

@@ -14,14 +14,14 @@ from portal.accounts.models import Role
 from portal.app import create_app
 from portal.runtime import Runtime
 from tests.fixtures.billing import make_customer, make_subscription
-from tests.fixtures.billing_stripe import mocked_stripe
 from tests.fixtures.clock import MovableClock
 from tests.fixtures.portal import Portal, portal_settings
 from tests.fixtures.reconcile import SERVER_M, monthly_fee_invoices
-from tests.fixtures.stripe import (
+from tests.fixtures.stripe_double.fake import (
     FakeStripe,
     stripe_settings,
 )
+from tests.fixtures.stripe_double.wiring import mocked_stripe
 
 NOV = 1_793_491_200  # 2026-11-01 UTC
 DEC = 1_796_083_200  # 2026-12-01 UTC

@@ -21,7 +21,7 @@ from tests.fixtures.billing import outbox_row
 from tests.fixtures.clock import MovableClock
 from tests.fixtures.outages import UNREACHABLE_ENGINE, database_gone, silent_engine
 from tests.fixtures.portal import Portal, portal_settings
-from tests.fixtures.stripe import stripe_settings
+from tests.fixtures.stripe_double.fake import stripe_settings
 
 pytestmark = pytest.mark.docker
 

@@ -25,8 +25,7 @@ from billing.repository.stripe_links import StripeLink
 from billing.stripe.client import make_client
 from portal.database import create_session_factory
 from tests.fixtures.billing import make_customer, make_subscription
-from tests.fixtures.billing_stripe import mocked_stripe
-from tests.fixtures.stripe import (
+from tests.fixtures.stripe_double.fake import (
     Call,
     FakeStripe,
     add_months,
@@ -42,6 +41,7 @@ from tests.fixtures.stripe import (
     subscription_line,
     usage_line,
 )
+from tests.fixtures.stripe_double.wiring import mocked_stripe
 
 NOV = 1_793_491_200  # 2026-11-01 UTC
 DEC = 1_796_083_200  # 2026-12-01 UTC
