@@ -7,8 +7,6 @@ version they bought unless a newer version says existing customers move on a dat
 from __future__ import annotations
 
 import enum
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -270,14 +268,6 @@ class Plan:
     @property
     def key(self) -> tuple[str, int]:
         return (self.id, self.version)
-
-    def fingerprint(self) -> str:
-        """A stable digest of what the plan sells; where it was written does not count."""
-        content = asdict(self)
-        content.pop("source")
-        content["kind"] = str(self.kind)
-        encoded = json.dumps(content, sort_keys=True, default=str).encode()
-        return hashlib.sha256(encoded).hexdigest()
 
     def describe(self) -> Mapping[str, object]:
         """Flat field → value view, used by ``plans show`` and ``plans diff``."""

@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from portal import migrate
+from portal.accounts.models import User
 from portal.cli import dockyard
 from portal.database import all_metadata, create_session_factory
-from portal.models import CatalogVersion
 
 # Every table some package's models declare, plus Alembic's own.
 ALL_TABLES = {"alembic_version"} | {name for data in all_metadata() for name in data.tables}
@@ -68,24 +68,19 @@ async def test_a_row_round_trips_with_an_aware_datetime(
     engine: AsyncEngine, session: AsyncSession
 ) -> None:
     first_seen = datetime(2026, 11, 21, 21, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
-    session.add(
-        CatalogVersion(
-            plan_id="web-small", version=3, fingerprint="f" * 64, first_seen_at=first_seen
-        )
-    )
+    session.add(_user("u1", created_at=first_seen))
     await session.commit()
 
     async with create_session_factory(engine)() as fresh:
-        loaded = await fresh.get_one(CatalogVersion, ("web-small", 3))
+        loaded = await fresh.get_one(User, "u1")
 
-    assert loaded.first_seen_at == first_seen
-    assert loaded.first_seen_at.tzinfo == UTC
-    assert loaded.fingerprint == "f" * 64
+    assert loaded.created_at == first_seen
+    assert loaded.created_at.tzinfo == UTC
 
 
 async def test_a_naive_datetime_is_refused(session: AsyncSession) -> None:
     naive = datetime(2026, 11, 21, 21, 30)  # noqa: DTZ001 - the point of the test
-    session.add(CatalogVersion(plan_id="web-small", version=1, fingerprint="", first_seen_at=naive))
+    session.add(_user("u2", created_at=naive))
     with pytest.raises(StatementError, match="tzinfo is required"):
         await session.commit()
 
@@ -128,3 +123,14 @@ def test_db_upgrade_command_reports_an_unreachable_database_in_one_line() -> Non
     )
     assert "Traceback" not in result.output
     assert "secret" not in result.output
+
+
+def _user(user_id: str, *, created_at: datetime) -> User:
+    return User(
+        id=user_id,
+        email=f"{user_id}@example.com",
+        name=user_id,
+        password_hash="-",
+        role="customer",
+        created_at=created_at,
+    )
