@@ -27,8 +27,9 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.context import BillingContext
-from billing.errors import InvoiceNotFound, UnknownCustomer
+from billing.errors import InvoiceNotFound
 from billing.models import Customer, Invoice, InvoiceStatus
+from billing.repository.customers import CustomerRepository
 from billing.repository.invoices import InvoiceRepository
 
 __all__ = ["CUSTOMER_METADATA_KEY", "InvoiceNotFound", "Invoices", "stripe_subscription_id"]
@@ -193,8 +194,7 @@ class Invoices:
         """A customer's invoices, newest first; raises UnknownCustomer for no such customer."""
         async with self.ctx.sessions() as session:
             repo = InvoiceRepository(session)
-            if await repo.customer(customer_id) is None:
-                raise UnknownCustomer(customer_id)
+            await CustomerRepository(session).get(customer_id)
             return await repo.for_customer(customer_id)
 
     async def get(self, invoice_id: str, customer_id: str | None = None) -> Invoice:
@@ -269,7 +269,8 @@ class Invoices:
     ) -> Customer | None:
         """Our customer for the invoice: by the Stripe link, else by metadata."""
         stripe_customer = facts.stripe_customer_id
-        linked = await repo.customers_by_stripe_id(stripe_customer) if stripe_customer else []
+        customers = CustomerRepository(repo.session)
+        linked = await customers.by_stripe_id(stripe_customer) if stripe_customer else []
         claimed = _metadata_value(stripe_invoice, CUSTOMER_METADATA_KEY) or _metadata_value(
             stripe_invoice.customer, CUSTOMER_METADATA_KEY
         )
@@ -291,7 +292,7 @@ class Invoices:
                     linked[0].id,
                 )
             return linked[0]
-        customer = await repo.customer(claimed) if claimed is not None else None
+        customer = await customers.find(claimed) if claimed is not None else None
         if customer is None:
             log.warning(
                 "Stripe invoice %s is for Stripe customer %s, not one of ours: ignored",

@@ -28,6 +28,7 @@ from billing.outbox.messages import (
     UsageItem,
 )
 from billing.periods import Period
+from billing.repository.customers import CustomerRepository
 from billing.repository.outbox import OutboxRepository
 from billing.stripe.catalog import (
     METER_CUSTOMER_KEY,
@@ -120,7 +121,7 @@ def customer_params(message: CustomerCreate) -> dict[str, Any]:
 async def _customer_create(
     repo: OutboxRepository, message: CustomerCreate
 ) -> Request | AlreadyDone:
-    customer = await repo.customer(message.customer_id)
+    customer = await CustomerRepository(repo.session).find(message.customer_id)
     if customer is None:
         raise StripeFailure(f"no customer {message.customer_id!r} in Dockyard", permanent=True)
     if customer.stripe_customer_id:  # made before Checkout opened
@@ -316,7 +317,7 @@ async def _usage_item(repo: OutboxRepository, message: UsageItem) -> Request:
 
 
 async def _stripe_customer(repo: OutboxRepository, customer_id: str) -> str:
-    customer = await repo.customer(customer_id)
+    customer = await CustomerRepository(repo.session).find(customer_id)
     if customer is None:
         raise StripeFailure(f"no customer {customer_id!r} in Dockyard", permanent=True)
     if customer.stripe_customer_id is None:

@@ -37,6 +37,7 @@ from billing.outbox.messages import (
     read_message,
 )
 from billing.outbox.requests import AlreadyDone, Request, build, perform, restamp
+from billing.repository.customers import CustomerRepository
 from billing.repository.outbox import OutboxRepository
 from billing.stripe.client import classify
 
@@ -208,6 +209,6 @@ async def _remember(
 ) -> None:
     """Keep the Stripe ids later messages need (they are built from ours)."""
     if isinstance(message, CustomerCreate):
-        await repository.set_stripe_customer_id(message.customer_id, stripe_id)
+        await CustomerRepository(repository.session).set_stripe_id(message.customer_id, stripe_id)
     elif isinstance(message, SubscriptionCreate):
         await repository.set_stripe_subscription_id(message.subscription_id, stripe_id, ctx.clock())

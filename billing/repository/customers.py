@@ -1,8 +1,8 @@
-"""Every query about customers, in one place."""
+"""Every query about customers, in one place (the other repositories ask this one)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.errors import UnknownCustomer
@@ -21,6 +21,41 @@ class CustomerRepository:
         if customer is None:
             raise UnknownCustomer(customer_id)
         return customer
+
+    async def find(self, customer_id: str) -> Customer | None:
+        return await self.session.get(Customer, customer_id)
+
+    async def lock(self, customer_id: str) -> Customer:
+        """The customer, locked until commit: a customer's entries are billed one at a time.
+
+        Each entry's billable minutes are computed against the ones before it, so two
+        concurrent entries must not both see the same allowance (PostgreSQL: FOR UPDATE;
+        SQLite allows one writer at a time anyway).
+        """
+        customer = await self.session.scalar(
+            select(Customer).where(Customer.id == customer_id).with_for_update()
+        )
+        if customer is None:
+            raise UnknownCustomer(customer_id)
+        return customer
+
+    async def by_stripe_id(self, stripe_customer_id: str) -> list[Customer]:
+        """The customers linked to a Stripe ``cus_...`` (one, unless the data is wrong)."""
+        query = (
+            select(Customer)
+            .where(Customer.stripe_customer_id == stripe_customer_id)
+            .order_by(Customer.id)
+            .limit(2)
+        )
+        return list(await self.session.scalars(query))
+
+    async def set_stripe_id(self, customer_id: str, stripe_id: str) -> None:
+        await self.session.execute(
+            update(Customer)
+            .where(Customer.id == customer_id, Customer.stripe_customer_id.is_(None))
+            .values(stripe_customer_id=stripe_id)
+            .execution_options(synchronize_session=False)
+        )
 
     async def by_email(self, email: str) -> Customer | None:
         """The customer with this (already normalised) email, if any."""

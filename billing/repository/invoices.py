@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.models import Customer, Invoice, InvoiceStatus, Subscription
+from billing.models import Invoice, InvoiceStatus, Subscription
 
 
 class InvoiceRepository:
@@ -35,19 +35,6 @@ class InvoiceRepository:
             .where(Invoice.status == InvoiceStatus.OPEN.value)
             .where(Invoice.amount_remaining > 0)
             .order_by(Invoice.created_at, Invoice.id)
-        )
-        return list(await self.session.scalars(query))
-
-    async def customer(self, customer_id: str) -> Customer | None:
-        return await self.session.get(Customer, customer_id)
-
-    async def customers_by_stripe_id(self, stripe_customer_id: str) -> list[Customer]:
-        """The customers linked to a Stripe ``cus_...`` (one, unless the data is wrong)."""
-        query = (
-            select(Customer)
-            .where(Customer.stripe_customer_id == stripe_customer_id)
-            .order_by(Customer.id)
-            .limit(2)
         )
         return list(await self.session.scalars(query))
 

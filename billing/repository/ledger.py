@@ -8,10 +8,9 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.errors import UnknownCustomer, UnknownEntry
+from billing.errors import UnknownEntry
 from billing.models import (
     ClosedPeriod,
-    Customer,
     EntryState,
     Subscription,
     SubscriptionState,
@@ -39,26 +38,6 @@ class LedgerRepository:
 
     def add(self, entry: SupportEntry) -> None:
         self.session.add(entry)
-
-    async def lock_customer(self, customer_id: str) -> Customer:
-        """The customer, locked until commit: a customer's entries are billed one at a time.
-
-        Each entry's billable minutes are computed against the ones before it, so two
-        concurrent entries must not both see the same allowance (PostgreSQL: FOR UPDATE;
-        SQLite allows one writer at a time anyway).
-        """
-        customer = await self.session.scalar(
-            select(Customer).where(Customer.id == customer_id).with_for_update()
-        )
-        if customer is None:
-            raise UnknownCustomer(customer_id)
-        return customer
-
-    async def customer(self, customer_id: str) -> Customer:
-        customer = await self.session.get(Customer, customer_id)
-        if customer is None:
-            raise UnknownCustomer(customer_id)
-        return customer
 
     async def subscriptions(self, customer_id: str) -> list[Subscription]:
         """The customer's subscriptions that ever started (not waiting for checkout)."""

@@ -13,7 +13,6 @@ from sqlalchemy.orm import aliased
 
 from billing.models import (
     ClosedPeriod,
-    Customer,
     OutboxMessage,
     OutboxState,
     Subscription,
@@ -185,19 +184,8 @@ class OutboxRepository:
 
     # The Stripe ids the sender needs and records.
 
-    async def customer(self, customer_id: str) -> Customer | None:
-        return await self.session.get(Customer, customer_id)
-
     async def subscription(self, subscription_id: str) -> Subscription | None:
         return await self.session.get(Subscription, subscription_id)
-
-    async def set_stripe_customer_id(self, customer_id: str, stripe_id: str) -> None:
-        await self.session.execute(
-            update(Customer)
-            .where(Customer.id == customer_id, Customer.stripe_customer_id.is_(None))
-            .values(stripe_customer_id=stripe_id)
-            .execution_options(synchronize_session=False)
-        )
 
     async def set_stripe_subscription_id(
         self, subscription_id: str, stripe_id: str, now: datetime

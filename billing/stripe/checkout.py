@@ -23,7 +23,7 @@ from billing.models import Customer, Subscription
 from billing.outbox import CustomerCreate
 from billing.outbox.requests import customer_params
 from billing.periods import add_months
-from billing.repository.outbox import OutboxRepository
+from billing.repository.customers import CustomerRepository
 from billing.stripe.catalog import find_prices
 from billing.stripe.client import classify
 from billing.subscriptions.lifecycle import setup_fee
@@ -123,6 +123,6 @@ async def ensure_stripe_customer(
     params: Any = customer_params(message)
     created = await client.v1.customers.create_async(params, {"idempotency_key": message.key()})
     async with ctx.sessions() as session, session.begin():
-        await OutboxRepository(session).set_stripe_customer_id(customer.id, created.id)
+        await CustomerRepository(session).set_stripe_id(customer.id, created.id)
     customer.stripe_customer_id = created.id
     return created.id

@@ -28,6 +28,7 @@ from billing.errors import (
 )
 from billing.models import EntryCategory, EntryState, Subscription, SupportEntry
 from billing.periods import Period
+from billing.repository.customers import CustomerRepository
 from billing.repository.ledger import LedgerRepository
 from billing.support_time.allowance import (
     PeriodSummary,
@@ -89,7 +90,7 @@ class Ledger:
         validate(minutes, note, staff, at, now)
         async with self.ctx.sessions() as session, session.begin():
             repo = LedgerRepository(session)
-            await repo.lock_customer(customer_id)
+            await CustomerRepository(session).lock(customer_id)
             subscription, terms = await self._covering(repo, customer_id, kind, at)
             if extra_work and not isinstance(terms, FlatRate):
                 raise ExtraWorkNotOffered(
@@ -133,7 +134,7 @@ class Ledger:
         async with self.ctx.sessions() as session, session.begin():
             repo = LedgerRepository(session)
             entry = await self._pending(repo, entry_id, "approve")
-            await repo.lock_customer(entry.customer_id)
+            await CustomerRepository(session).lock(entry.customer_id)
             subscription = await self._subscription_of(repo, entry)
             state = await open_state(repo, subscription)
             entry.billed_period = str(bills_in(Period.parse(entry.period), state, now))
@@ -183,7 +184,7 @@ class Ledger:
             repo = LedgerRepository(session)
             target = await repo.entry(entry_id)
             original = await repo.entry(target.corrects_id) if target.corrects_id else target
-            await repo.lock_customer(original.customer_id)
+            await CustomerRepository(session).lock(original.customer_id)
             subscription = await self._subscription_of(repo, original)
             group = await repo.group_of(original.id)
             so_far = sum(e.minutes for e in group)
@@ -249,7 +250,7 @@ class Ledger:
         kind = category_of(category)
         async with self.ctx.sessions() as session:
             repo = LedgerRepository(session)
-            await repo.customer(customer_id)
+            await CustomerRepository(session).get(customer_id)
             # The subscription in force at the period's last moment (so far), or its first.
             at = max(wanted.start, min(now, wanted.end - timedelta(microseconds=1)))
             subscription, _ = await self._covering(repo, customer_id, kind, at)
@@ -266,7 +267,7 @@ class Ledger:
         wanted = period or Period.of(self.ctx.clock())
         async with self.ctx.sessions() as session:
             repo = LedgerRepository(session)
-            await repo.customer(customer_id)
+            await CustomerRepository(session).get(customer_id)
             return await repo.entries(customer_id, str(wanted))
 
     async def entry(self, entry_id: str, customer_id: str | None = None) -> SupportEntry:
