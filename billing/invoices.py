@@ -31,6 +31,7 @@ from billing.errors import InvoiceNotFound
 from billing.models import Customer, Invoice, InvoiceStatus
 from billing.repository.customers import CustomerRepository
 from billing.repository.invoices import InvoiceRepository
+from billing.repository.subscriptions import SubscriptionRepository
 
 __all__ = ["CUSTOMER_METADATA_KEY", "InvoiceNotFound", "Invoices", "stripe_subscription_id"]
 
@@ -320,7 +321,9 @@ class Invoices:
         customer's."""
         if facts.stripe_subscription_id is None:
             return None
-        subscription = await repo.subscription_by_stripe_id(facts.stripe_subscription_id)
+        subscription = await SubscriptionRepository(repo.session).by_stripe_id(
+            facts.stripe_subscription_id
+        )
         if subscription is None:
             log.info(
                 "Stripe invoice %s bills subscription %s, which is not in the ledger",

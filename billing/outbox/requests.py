@@ -30,6 +30,7 @@ from billing.outbox.messages import (
 from billing.periods import Period
 from billing.repository.customers import CustomerRepository
 from billing.repository.outbox import OutboxRepository
+from billing.repository.subscriptions import SubscriptionRepository
 from billing.stripe.catalog import (
     METER_CUSTOMER_KEY,
     METER_EVENT_NAME,
@@ -132,7 +133,7 @@ async def _customer_create(
 async def _subscription_create(
     repo: OutboxRepository, client: stripe.StripeClient, message: SubscriptionCreate
 ) -> Request | AlreadyDone:
-    subscription = await repo.subscription(message.subscription_id)
+    subscription = await SubscriptionRepository(repo.session).lookup(message.subscription_id)
     if subscription is None:
         raise StripeFailure(f"no subscription {message.subscription_id!r}", permanent=True)
     if subscription.stripe_subscription_id:  # created by Checkout
@@ -222,7 +223,9 @@ async def meter_timestamp(repo: OutboxRepository, message: MeterEvent, now: date
     wanted = datetime.fromtimestamp(message.timestamp, now.tzinfo)
     earliest = now - METER_WINDOW
     subscription = (
-        await repo.subscription(message.subscription_id) if message.subscription_id else None
+        await SubscriptionRepository(repo.session).lookup(message.subscription_id)
+        if message.subscription_id
+        else None
     )
     if subscription is not None and subscription.stripe_linked_at is not None:
         earliest = max(earliest, subscription.stripe_linked_at)
@@ -326,7 +329,7 @@ async def _stripe_customer(repo: OutboxRepository, customer_id: str) -> str:
 
 
 async def _stripe_subscription(repo: OutboxRepository, subscription_id: str) -> str:
-    subscription = await repo.subscription(subscription_id)
+    subscription = await SubscriptionRepository(repo.session).lookup(subscription_id)
     if subscription is None:
         raise StripeFailure(f"no subscription {subscription_id!r} in Dockyard", permanent=True)
     if subscription.stripe_subscription_id is None:

@@ -39,6 +39,7 @@ from billing.outbox.messages import (
 from billing.outbox.requests import AlreadyDone, Request, build, perform, restamp
 from billing.repository.customers import CustomerRepository
 from billing.repository.outbox import OutboxRepository
+from billing.repository.subscriptions import SubscriptionRepository
 from billing.stripe.client import classify
 
 
@@ -211,4 +212,5 @@ async def _remember(
     if isinstance(message, CustomerCreate):
         await CustomerRepository(repository.session).set_stripe_id(message.customer_id, stripe_id)
     elif isinstance(message, SubscriptionCreate):
-        await repository.set_stripe_subscription_id(message.subscription_id, stripe_id, ctx.clock())
+        subscriptions = SubscriptionRepository(repository.session)
+        await subscriptions.set_stripe_id(message.subscription_id, stripe_id, ctx.clock())

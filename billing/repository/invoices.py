@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.models import Invoice, InvoiceStatus, Subscription
+from billing.models import Invoice, InvoiceStatus
 
 
 class InvoiceRepository:
@@ -37,12 +37,3 @@ class InvoiceRepository:
             .order_by(Invoice.created_at, Invoice.id)
         )
         return list(await self.session.scalars(query))
-
-    async def subscription_by_stripe_id(self, stripe_subscription_id: str) -> Subscription | None:
-        query = (
-            select(Subscription)
-            .where(Subscription.stripe_subscription_id == stripe_subscription_id)
-            .order_by(Subscription.id)
-            .limit(1)
-        )
-        return await self.session.scalar(query)

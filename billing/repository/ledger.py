@@ -51,9 +51,6 @@ class LedgerRepository:
         )
         return list(await self.session.scalars(query))
 
-    async def subscription(self, subscription_id: str) -> Subscription | None:
-        return await self.session.get(Subscription, subscription_id)
-
     async def entry(self, entry_id: str, *, lock: bool = False) -> SupportEntry:
         query = select(SupportEntry).where(SupportEntry.id == entry_id)
         if lock:
@@ -221,10 +218,3 @@ class LedgerRepository:
             .order_by(Subscription.id)
         )
         return list(await self.session.scalars(query))
-
-    async def by_stripe_id(self, stripe_subscription_id: str) -> Subscription | None:
-        return await self.session.scalar(
-            select(Subscription).where(
-                Subscription.stripe_subscription_id == stripe_subscription_id
-            )
-        )

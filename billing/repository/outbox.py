@@ -184,21 +184,6 @@ class OutboxRepository:
 
     # The Stripe ids the sender needs and records.
 
-    async def subscription(self, subscription_id: str) -> Subscription | None:
-        return await self.session.get(Subscription, subscription_id)
-
-    async def set_stripe_subscription_id(
-        self, subscription_id: str, stripe_id: str, now: datetime
-    ) -> None:
-        await self.session.execute(
-            update(Subscription)
-            .where(
-                Subscription.id == subscription_id, Subscription.stripe_subscription_id.is_(None)
-            )
-            .values(stripe_subscription_id=stripe_id, stripe_linked_at=now)
-            .execution_options(synchronize_session=False)
-        )
-
     async def period_closed(self, subscription_id: str, period: str) -> bool:
         """Whether Stripe has invoiced the subscription's ``period``
         (billing.support_time.closing)."""

@@ -1,10 +1,10 @@
-"""Every query about subscriptions, in one place."""
+"""Every query about subscriptions, in one place (the other repositories ask this one)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.errors import UnknownSubscription
@@ -31,11 +31,28 @@ class SubscriptionRepository:
             raise UnknownSubscription(subscription_id)
         return subscription
 
+    async def lookup(self, subscription_id: str) -> Subscription | None:
+        """The subscription, or None (``get`` raises instead)."""
+        return await self.session.get(Subscription, subscription_id)
+
     async def by_stripe_id(self, stripe_subscription_id: str) -> Subscription | None:
-        query = select(Subscription).where(
-            Subscription.stripe_subscription_id == stripe_subscription_id
+        query = (
+            select(Subscription)
+            .where(Subscription.stripe_subscription_id == stripe_subscription_id)
+            .order_by(Subscription.id)
+            .limit(1)
         )
         return await self.session.scalar(query)
+
+    async def set_stripe_id(self, subscription_id: str, stripe_id: str, now: datetime) -> None:
+        await self.session.execute(
+            update(Subscription)
+            .where(
+                Subscription.id == subscription_id, Subscription.stripe_subscription_id.is_(None)
+            )
+            .values(stripe_subscription_id=stripe_id, stripe_linked_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
     async def find(self, customer_id: str | None = None) -> list[Subscription]:
         query = select(Subscription).order_by(Subscription.created_at, Subscription.id)

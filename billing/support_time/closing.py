@@ -31,6 +31,7 @@ from billing.errors import BillingError
 from billing.models import ClosedPeriod, Subscription, SupportEntry
 from billing.periods import Period
 from billing.repository.ledger import LedgerRepository
+from billing.repository.subscriptions import SubscriptionRepository
 from billing.support_time.allowance import (
     Bucket,
     PeriodSummary,
@@ -295,7 +296,7 @@ async def close_invoiced(
     it only: the month it ends in runs on, and is invoiced on the 1st. Unless the
     subscription ends there: its final invoice takes the last usage Stripe will bill."""
     repo = LedgerRepository(session)
-    subscription = await repo.by_stripe_id(stripe_subscription_id)
+    subscription = await SubscriptionRepository(repo.session).by_stripe_id(stripe_subscription_id)
     if subscription is None:
         return 0
     last = Period.of(period_end - timedelta(microseconds=1))

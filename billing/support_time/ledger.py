@@ -30,6 +30,7 @@ from billing.models import EntryCategory, EntryState, Subscription, SupportEntry
 from billing.periods import Period
 from billing.repository.customers import CustomerRepository
 from billing.repository.ledger import LedgerRepository
+from billing.repository.subscriptions import SubscriptionRepository
 from billing.support_time.allowance import (
     PeriodSummary,
     Terms,
@@ -308,7 +309,9 @@ class Ledger:
 
     async def _subscription_of(self, repo: LedgerRepository, entry: SupportEntry) -> Subscription:
         subscription = (
-            await repo.subscription(entry.subscription_id) if entry.subscription_id else None
+            await SubscriptionRepository(repo.session).lookup(entry.subscription_id)
+            if entry.subscription_id
+            else None
         )
         if subscription is None:
             raise InvalidEntry(f"entry {entry.id} is not counted on any subscription")
