@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,3 +23,9 @@ class BillingContext:
     stripe: StripeSettings = field(default_factory=StripeSettings)
     dunning: DunningSettings = field(default_factory=DunningSettings)
     worker_id: str = "worker"
+
+    def reading(self, session: AsyncSession | None) -> AbstractAsyncContextManager[AsyncSession]:
+        """Where a read runs: in the caller's ``session`` when given (a page reading
+        several things at once: one connection, its objects shared; left open), else in
+        a session of its own."""
+        return nullcontext(session) if session is not None else self.sessions()

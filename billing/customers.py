@@ -10,6 +10,7 @@ import re
 import secrets
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.context import BillingContext
 from billing.errors import DuplicateEmail, InvalidCustomer
@@ -87,9 +88,9 @@ class Customers:
             raise DuplicateEmail(normal, None) from None
         return customer
 
-    async def get(self, customer_id: str) -> Customer:
-        async with self.ctx.sessions() as session:
-            return await CustomerRepository(session).get(customer_id)
+    async def get(self, customer_id: str, session: AsyncSession | None = None) -> Customer:
+        async with self.ctx.reading(session) as reading:
+            return await CustomerRepository(reading).get(customer_id)
 
     async def find(self, query: str) -> list[Customer]:
         """Customers whose email, name or company contains ``query``, case-insensitive."""

@@ -191,11 +191,13 @@ class Invoices:
 
     # -- reading ------------------------------------------------------------------------
 
-    async def for_customer(self, customer_id: str) -> list[Invoice]:
+    async def for_customer(
+        self, customer_id: str, session: AsyncSession | None = None
+    ) -> list[Invoice]:
         """A customer's invoices, newest first; raises UnknownCustomer for no such customer."""
-        async with self.ctx.sessions() as session:
-            repo = InvoiceRepository(session)
-            await CustomerRepository(session).get(customer_id)
+        async with self.ctx.reading(session) as reading:
+            repo = InvoiceRepository(reading)
+            await CustomerRepository(reading).get(customer_id)
             return await repo.for_customer(customer_id)
 
     async def get(self, invoice_id: str, customer_id: str | None = None) -> Invoice:

@@ -98,9 +98,11 @@ class Subscription(Base):
 
 class SupportEntry(Base):
     __tablename__ = "support_entries"
-    # The ledger reads a subscription's entries from a period on, and asks whether a
-    # period was invoiced: both would otherwise scan every customer's entries.
+    # The ledger reads a subscription's entries from a period on, asks whether a period
+    # was invoiced, and (the dashboard) a customer's entries of a month: each would
+    # otherwise scan every customer's entries.
     __table_args__ = (
+        Index("ix_support_entries_customer_period", "customer_id", "period"),
         Index("ix_support_entries_subscription_period", "subscription_id", "period"),
         Index("ix_support_entries_billed_period", "billed_period"),
         Index("ix_support_entries_subscription_bills_in", "subscription_id", "billed_period"),

@@ -5,11 +5,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from provisioner.errors import UnknownInstance
 from provisioner.models import Instance, InstanceEvent, InstanceState
+
+
+def _recent_events() -> Select[InstanceEvent]:
+    """Each of the instances' (``ids``) latest ``limit`` events; built once, as building
+    it costs more than running it."""
+    rank = (
+        func.row_number()
+        .over(partition_by=InstanceEvent.instance_id, order_by=InstanceEvent.id.desc())
+        .label("rank")
+    )
+    latest = (
+        select(InstanceEvent.id, rank)
+        .where(InstanceEvent.instance_id.in_(bindparam("ids", expanding=True)))
+        .subquery()
+    )
+    return (
+        select(InstanceEvent)
+        .join(latest, latest.c.id == InstanceEvent.id)
+        .where(latest.c.rank <= bindparam("limit"))
+        .order_by(InstanceEvent.instance_id, InstanceEvent.id)
+    )
+
+
+_RECENT_EVENTS = _recent_events()
 
 
 class InstanceRepository:
@@ -94,6 +118,19 @@ class InstanceRepository:
             .limit(limit)
         )
         return list(reversed(list(await self.session.scalars(query))))
+
+    async def recent_events(
+        self, instance_ids: Sequence[str], limit: int = 50
+    ) -> dict[str, list[InstanceEvent]]:
+        """``events`` of several instances in one query: each one's latest ``limit``,
+        oldest first (an instance without events is absent)."""
+        if not instance_ids:
+            return {}
+        found: dict[str, list[InstanceEvent]] = {}
+        rows = await self.session.scalars(_RECENT_EVENTS, {"ids": instance_ids, "limit": limit})
+        for event in rows:
+            found.setdefault(event.instance_id, []).append(event)
+        return found
 
     async def customer_has_live_instances(self, customer_ref: str) -> bool:
         query = select(Instance.id).where(

@@ -82,10 +82,12 @@ class Subscriptions:
         async with self.ctx.sessions() as session:
             return await SubscriptionRepository(session).get(subscription_id)
 
-    async def for_customer(self, customer_id: str) -> list[Subscription]:
-        async with self.ctx.sessions() as session:
-            await CustomerRepository(session).get(customer_id)
-            return await SubscriptionRepository(session).find(customer_id)
+    async def for_customer(
+        self, customer_id: str, session: AsyncSession | None = None
+    ) -> list[Subscription]:
+        async with self.ctx.reading(session) as reading:
+            await CustomerRepository(reading).get(customer_id)
+            return await SubscriptionRepository(reading).find(customer_id)
 
     async def link_instance(self, subscription_id: str, instance_ref: str) -> None:
         """Remember which instance the portal runs for this (hosting) subscription."""

@@ -63,6 +63,11 @@ async def open_state(repo: LedgerRepository, subscription: Subscription) -> Open
     return _state_after(subscription, await repo.last_closed(subscription.id))
 
 
+def open_state_after(subscription: Subscription, last: ClosedPeriod | None) -> OpenState:
+    """``open_state`` from the subscription's latest closed period, read already."""
+    return _state_after(subscription, last)
+
+
 async def open_states(
     repo: LedgerRepository, subscriptions: Sequence[Subscription]
 ) -> dict[str, OpenState]:

@@ -47,6 +47,7 @@ from billing.support_time.closing import (
     bills_in,
     closed_delta,
     open_state,
+    open_state_after,
     summary_from_json,
 )
 from billing.support_time.entry_input import (
@@ -243,32 +244,40 @@ class Ledger:
         customer_id: str,
         period: Period | None = None,
         category: EntryCategory | str = EntryCategory.SUPPORT,
+        session: AsyncSession | None = None,
     ) -> PeriodSummary:
         """The allowance of a customer's plan in ``period`` (default: the current one): as
         it was closed, or as it stands."""
         now = self.ctx.clock()
         wanted = period or Period.of(now)
         kind = category_of(category)
-        async with self.ctx.sessions() as session:
-            repo = LedgerRepository(session)
-            await CustomerRepository(session).get(customer_id)
+        async with self.ctx.reading(session) as reading:
+            repo = LedgerRepository(reading)
+            await CustomerRepository(reading).get(customer_id)
             # The subscription in force at the period's last moment (so far), or its first.
             at = max(wanted.start, min(now, wanted.end - timedelta(microseconds=1)))
             subscription, _ = await self._covering(repo, customer_id, kind, at)
-            closed = await repo.closed(subscription.id, str(wanted))
+            # The latest closed period says where the open ones begin, and whether
+            # ``wanted`` is closed: it is that one, or none after it is.
+            last = await repo.last_closed(subscription.id)
+            closed = last if last is not None and last.period == str(wanted) else None
+            if last is not None and last.period > str(wanted):
+                closed = await repo.closed(subscription.id, str(wanted))
             if closed is not None:
                 return summary_from_json(closed.summary)
-            state = await open_state(repo, subscription)
+            state = open_state_after(subscription, last)
             entries = await repo.open_entries(subscription.id, str(state.first_open))
             first = min(state.first_open, wanted)
             return self._span(subscription, state, entries, first, wanted, now)[-1]
 
-    async def entries(self, customer_id: str, period: Period | None = None) -> list[SupportEntry]:
+    async def entries(
+        self, customer_id: str, period: Period | None = None, session: AsyncSession | None = None
+    ) -> list[SupportEntry]:
         """A customer's entries of ``period`` (default: the current one), as worked."""
         wanted = period or Period.of(self.ctx.clock())
-        async with self.ctx.sessions() as session:
-            repo = LedgerRepository(session)
-            await CustomerRepository(session).get(customer_id)
+        async with self.ctx.reading(session) as reading:
+            repo = LedgerRepository(reading)
+            await CustomerRepository(reading).get(customer_id)
             return await repo.entries(customer_id, str(wanted))
 
     async def entry(self, entry_id: str, customer_id: str | None = None) -> SupportEntry:
@@ -280,10 +289,12 @@ class Ledger:
             raise UnknownEntry(entry_id)
         return entry
 
-    async def awaiting_approval(self, customer_id: str) -> list[SupportEntry]:
+    async def awaiting_approval(
+        self, customer_id: str, session: AsyncSession | None = None
+    ) -> list[SupportEntry]:
         """The customer's entries over their monthly cap, waiting for approve or reject."""
-        async with self.ctx.sessions() as session:
-            return await LedgerRepository(session).awaiting_approval(customer_id)
+        async with self.ctx.reading(session) as reading:
+            return await LedgerRepository(reading).awaiting_approval(customer_id)
 
     # -- internals -------------------------------------------------------------------
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from billing import (
     BillingContext,
     Customer,
@@ -163,9 +165,11 @@ def subscription_row(
     )
 
 
-async def subscription_rows(billing: BillingContext, customer_id: str) -> list[SubscriptionRow]:
+async def subscription_rows(
+    billing: BillingContext, customer_id: str, session: AsyncSession | None = None
+) -> list[SubscriptionRow]:
     catalog = billing.catalog()
-    found = await Subscriptions(billing).for_customer(customer_id)
+    found = await Subscriptions(billing).for_customer(customer_id, session=session)
     now = billing.clock()
     return [subscription_row(catalog, s, now) for s in found]
 
@@ -173,10 +177,18 @@ async def subscription_rows(billing: BillingContext, customer_id: str) -> list[S
 async def dashboard(
     billing: BillingContext, provisioner: Provisioner | None, customer_id: str
 ) -> Dashboard:
-    """Everything the dashboard shows; ``provisioner`` None: the engine is unavailable."""
-    customer = await Customers(billing).get(customer_id)
-    rows = await subscription_rows(billing, customer_id)
+    """Everything the dashboard shows; ``provisioner`` None: the engine is unavailable.
+
+    Billing's part is read in one session (one connection, the customer looked up once),
+    the instances in another: the page is asked for on every load, and polled while
+    something settles."""
     ledger = Ledger(billing)
+    async with billing.sessions() as session:
+        customer = await Customers(billing).get(customer_id, session=session)
+        rows = await subscription_rows(billing, customer_id, session=session)
+        hours = await support_hours(ledger, customer_id, rows, session=session)
+        awaiting_approval = await ledger.awaiting_approval(customer_id, session=session)
+        invoices = await Invoices(billing).for_customer(customer_id, session=session)
     instances: list[InstanceCard] = []
     problem = None
     if provisioner is None:
@@ -190,9 +202,9 @@ async def dashboard(
         customer=customer,
         subscriptions=rows,
         instances=instances,
-        hours=await support_hours(ledger, customer_id, rows),
-        awaiting_approval=await ledger.awaiting_approval(customer_id),
-        invoices=await Invoices(billing).for_customer(customer_id),
+        hours=hours,
+        awaiting_approval=awaiting_approval,
+        invoices=invoices,
         engine_problem=problem,
     )
 
@@ -220,11 +232,14 @@ def time_category(plan: Plan | None) -> EntryCategory | None:
 
 
 async def support_hours(
-    ledger: Ledger, customer_id: str, rows: list[SubscriptionRow]
+    ledger: Ledger,
+    customer_id: str,
+    rows: list[SubscriptionRow],
+    session: AsyncSession | None = None,
 ) -> list[SupportHours]:
     """This period's hours per kind of time, on the newest live subscription of each kind
     (the one the ledger counts new time on)."""
-    entries = await ledger.entries(customer_id)
+    entries = await ledger.entries(customer_id, session=session)
     seen: set[EntryCategory] = set()
     found = []
     for row in reversed(rows):
@@ -235,7 +250,7 @@ async def support_hours(
             continue
         seen.add(category)
         try:
-            summary = await ledger.summary(customer_id, category=category)
+            summary = await ledger.summary(customer_id, category=category, session=session)
         except NoSupportSubscription:
             continue
         terms = plan.terms

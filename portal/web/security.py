@@ -32,6 +32,7 @@ from litestar.security.session_auth import SessionAuth
 from litestar.types import Message, Scope, ScopeSession
 
 from portal.accounts.passwords import password_version
+from portal.accounts.session_store import read_here
 from portal.settings import WebSettings
 from portal.web.services import services_of
 from portal.web.viewer import Viewer
@@ -79,7 +80,11 @@ async def retrieve_viewer(
     user_id = session.get("uid")
     if not isinstance(user_id, str):
         return None
-    user = await services_of(connection.app.state).accounts.get(user_id)
+    read = read_here()
+    if read is not None and read.user_id == user_id:
+        user = read.user  # read with the session's row at the start of this request
+    else:
+        user = await services_of(connection.app.state).accounts.get(user_id)
     if user is None or session.get("pv") != password_version(user.password_hash):
         return None  # gone, or signed in with a password that has since been replaced
     return Viewer.of(user)
