@@ -5,35 +5,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, bindparam, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from provisioner.errors import UnknownInstance
 from provisioner.models import Instance, InstanceEvent, InstanceState
 
 
-def _recent_events() -> Select[InstanceEvent]:
-    """Each of the instances' (``ids``) latest ``limit`` events; built once, as building
-    it costs more than running it."""
+def _with_recent_events() -> Select[Instance, InstanceEvent]:
+    """A customer's (``ref``) instances, oldest first, each with its latest ``limit``
+    events, oldest first (an instance without events: one row, its event None). Built
+    once: building a statement like this costs more than running it."""
     rank = (
         func.row_number()
         .over(partition_by=InstanceEvent.instance_id, order_by=InstanceEvent.id.desc())
         .label("rank")
     )
-    latest = (
-        select(InstanceEvent.id, rank)
-        .where(InstanceEvent.instance_id.in_(bindparam("ids", expanding=True)))
+    ranked = (
+        select(InstanceEvent, rank)
+        .join(Instance, Instance.id == InstanceEvent.instance_id)
+        .where(Instance.customer_ref == bindparam("ref"))
         .subquery()
     )
+    event = aliased(InstanceEvent, ranked)
     return (
-        select(InstanceEvent)
-        .join(latest, latest.c.id == InstanceEvent.id)
-        .where(latest.c.rank <= bindparam("limit"))
-        .order_by(InstanceEvent.instance_id, InstanceEvent.id)
+        select(Instance, event)
+        .outerjoin(
+            event, and_(event.instance_id == Instance.id, ranked.c.rank <= bindparam("limit"))
+        )
+        .where(Instance.customer_ref == bindparam("ref"))
+        .order_by(Instance.created_at, Instance.id, event.id)
     )
 
 
-_RECENT_EVENTS = _recent_events()
+_WITH_RECENT_EVENTS = _with_recent_events()
 
 
 class InstanceRepository:
@@ -119,18 +125,19 @@ class InstanceRepository:
         )
         return list(reversed(list(await self.session.scalars(query))))
 
-    async def recent_events(
-        self, instance_ids: Sequence[str], limit: int = 50
-    ) -> dict[str, list[InstanceEvent]]:
-        """``events`` of several instances in one query: each one's latest ``limit``,
-        oldest first (an instance without events is absent)."""
-        if not instance_ids:
-            return {}
-        found: dict[str, list[InstanceEvent]] = {}
-        rows = await self.session.scalars(_RECENT_EVENTS, {"ids": instance_ids, "limit": limit})
-        for event in rows:
-            found.setdefault(event.instance_id, []).append(event)
-        return found
+    async def with_recent_events(
+        self, customer_ref: str, limit: int = 50
+    ) -> list[tuple[Instance, list[InstanceEvent]]]:
+        """A customer's instances (as ``find``) with their ``events``, in one query."""
+        found: dict[str, tuple[Instance, list[InstanceEvent]]] = {}
+        rows = await self.session.execute(
+            _WITH_RECENT_EVENTS, {"ref": customer_ref, "limit": limit}
+        )
+        for instance, event in rows:  # event None: an instance without events
+            _, events = found.setdefault(instance.id, (instance, []))
+            if event is not None:
+                events.append(event)
+        return list(found.values())
 
     async def customer_has_live_instances(self, customer_ref: str) -> bool:
         query = select(Instance.id).where(

@@ -136,15 +136,12 @@ class Provisioner:
         return InstanceView(instance, events, self.address(instance))
 
     async def views(self, customer_ref: str) -> list[InstanceView]:
-        """Every instance of a customer with its recent events, in two queries however
-        many instances (the customer's dashboard asks on every load)."""
+        """Every instance of a customer with its recent events, in one query however many
+        instances (the customer's dashboard asks on every load)."""
         async with self.ctx.sessions() as session:
-            repo = InstanceRepository(session)
-            instances = await repo.find(customer_ref=customer_ref)
-            events = await repo.recent_events([instance.id for instance in instances])
+            found = await InstanceRepository(session).with_recent_events(customer_ref)
         return [
-            InstanceView(instance, events.get(instance.id, []), self.address(instance))
-            for instance in instances
+            InstanceView(instance, events, self.address(instance)) for instance, events in found
         ]
 
     async def find(

@@ -32,6 +32,15 @@ def previous_period(period: str) -> str:
 BILLABLE_STATES = (EntryState.RECORDED.value, EntryState.APPROVED.value)
 
 
+def ever_started(subscriptions: Sequence[Subscription]) -> list[Subscription]:
+    """Of a customer's subscriptions read already, those that ever started, in the order
+    ``LedgerRepository.subscriptions`` reads them."""
+    return sorted(
+        (s for s in subscriptions if s.state != SubscriptionState.PENDING.value),
+        key=lambda s: (s.started_at, s.id),
+    )
+
+
 class LedgerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -40,7 +49,8 @@ class LedgerRepository:
         self.session.add(entry)
 
     async def subscriptions(self, customer_id: str) -> list[Subscription]:
-        """The customer's subscriptions that ever started (not waiting for checkout)."""
+        """The customer's subscriptions that ever started (not waiting for checkout), by
+        start (``ever_started`` orders those read already alike)."""
         query = (
             select(Subscription)
             .where(
@@ -64,6 +74,21 @@ class LedgerRepository:
         query = (
             select(SupportEntry)
             .where(SupportEntry.customer_id == customer_id, SupportEntry.period == period)
+            .order_by(SupportEntry.worked_at, SupportEntry.recorded_at, SupportEntry.id)
+        )
+        return list(await self.session.scalars(query))
+
+    async def of_period_or_awaiting(self, customer_id: str, period: str) -> list[SupportEntry]:
+        """``entries`` of ``period`` and ``awaiting_approval`` together, in their order."""
+        query = (
+            select(SupportEntry)
+            .where(
+                SupportEntry.customer_id == customer_id,
+                or_(
+                    SupportEntry.period == period,
+                    SupportEntry.state == EntryState.PENDING_APPROVAL.value,
+                ),
+            )
             .order_by(SupportEntry.worked_at, SupportEntry.recorded_at, SupportEntry.id)
         )
         return list(await self.session.scalars(query))

@@ -29,7 +29,7 @@ from billing.errors import (
 from billing.models import EntryCategory, EntryState, Subscription, SupportEntry
 from billing.periods import Period
 from billing.repository.customers import CustomerRepository
-from billing.repository.ledger import LedgerRepository
+from billing.repository.ledger import LedgerRepository, ever_started
 from billing.repository.subscriptions import SubscriptionRepository
 from billing.support_time.allowance import (
     PeriodSummary,
@@ -245,9 +245,11 @@ class Ledger:
         period: Period | None = None,
         category: EntryCategory | str = EntryCategory.SUPPORT,
         session: AsyncSession | None = None,
+        subscriptions: Sequence[Subscription] | None = None,
     ) -> PeriodSummary:
         """The allowance of a customer's plan in ``period`` (default: the current one): as
-        it was closed, or as it stands."""
+        it was closed, or as it stands. ``subscriptions``: all the customer's, if the
+        caller read them already (in ``session``): they are not read again."""
         now = self.ctx.clock()
         wanted = period or Period.of(now)
         kind = category_of(category)
@@ -256,7 +258,7 @@ class Ledger:
             await CustomerRepository(reading).get(customer_id)
             # The subscription in force at the period's last moment (so far), or its first.
             at = max(wanted.start, min(now, wanted.end - timedelta(microseconds=1)))
-            subscription, _ = await self._covering(repo, customer_id, kind, at)
+            subscription, _ = await self._covering(repo, customer_id, kind, at, subscriptions)
             # The latest closed period says where the open ones begin, and whether
             # ``wanted`` is closed: it is that one, or none after it is.
             last = await repo.last_closed(subscription.id)
@@ -296,14 +298,36 @@ class Ledger:
         async with self.ctx.reading(session) as reading:
             return await LedgerRepository(reading).awaiting_approval(customer_id)
 
+    async def entries_and_awaiting_approval(
+        self, customer_id: str, session: AsyncSession | None = None
+    ) -> tuple[list[SupportEntry], list[SupportEntry]]:
+        """``entries`` (of the current period) and ``awaiting_approval``, in one query."""
+        period = str(Period.of(self.ctx.clock()))
+        async with self.ctx.reading(session) as reading:
+            await CustomerRepository(reading).get(customer_id)
+            found = await LedgerRepository(reading).of_period_or_awaiting(customer_id, period)
+        pending = EntryState.PENDING_APPROVAL.value
+        return [e for e in found if e.period == period], [e for e in found if e.state == pending]
+
     # -- internals -------------------------------------------------------------------
 
     async def _covering(
-        self, repo: LedgerRepository, customer_id: str, category: EntryCategory, at: datetime
+        self,
+        repo: LedgerRepository,
+        customer_id: str,
+        category: EntryCategory,
+        at: datetime,
+        subscriptions: Sequence[Subscription] | None = None,
     ) -> tuple[Subscription, Terms]:
-        """The subscription (and its plan's terms) that ``category`` time at ``at`` counts on."""
+        """The subscription (and its plan's terms) that ``category`` time at ``at`` counts on
+        (of ``subscriptions``, the customer's, when the caller has them)."""
         catalog = self.ctx.catalog()
-        for subscription in reversed(await repo.subscriptions(customer_id)):
+        started = (
+            await repo.subscriptions(customer_id)
+            if subscriptions is None
+            else ever_started(subscriptions)
+        )
+        for subscription in reversed(started):
             # Time logged in the month a subscription starts counts on it.
             if Period.of(subscription.started_at) > Period.of(at):
                 continue

@@ -179,15 +179,17 @@ async def dashboard(
 ) -> Dashboard:
     """Everything the dashboard shows; ``provisioner`` None: the engine is unavailable.
 
-    Billing's part is read in one session (one connection, the customer looked up once),
-    the instances in another: the page is asked for on every load, and polled while
-    something settles."""
+    Billing's part is read in one session (one connection, the customer looked up once,
+    each thing read once), the instances in one query: the page is asked for on every
+    load, and polled while something settles."""
     ledger = Ledger(billing)
     async with billing.sessions() as session:
         customer = await Customers(billing).get(customer_id, session=session)
         rows = await subscription_rows(billing, customer_id, session=session)
-        hours = await support_hours(ledger, customer_id, rows, session=session)
-        awaiting_approval = await ledger.awaiting_approval(customer_id, session=session)
+        entries, awaiting_approval = await ledger.entries_and_awaiting_approval(
+            customer_id, session=session
+        )
+        hours = await support_hours(ledger, customer_id, rows, entries, session=session)
         invoices = await Invoices(billing).for_customer(customer_id, session=session)
     instances: list[InstanceCard] = []
     problem = None
@@ -235,11 +237,13 @@ async def support_hours(
     ledger: Ledger,
     customer_id: str,
     rows: list[SubscriptionRow],
+    entries: list[SupportEntry],
     session: AsyncSession | None = None,
 ) -> list[SupportHours]:
     """This period's hours per kind of time, on the newest live subscription of each kind
-    (the one the ledger counts new time on)."""
-    entries = await ledger.entries(customer_id, session=session)
+    (the one the ledger counts new time on); ``entries``: the customer's of this period,
+    ``rows``: all their subscriptions (read in ``session``)."""
+    subscriptions = [row.subscription for row in rows]
     seen: set[EntryCategory] = set()
     found = []
     for row in reversed(rows):
@@ -250,7 +254,9 @@ async def support_hours(
             continue
         seen.add(category)
         try:
-            summary = await ledger.summary(customer_id, category=category, session=session)
+            summary = await ledger.summary(
+                customer_id, category=category, session=session, subscriptions=subscriptions
+            )
         except NoSupportSubscription:
             continue
         terms = plan.terms
