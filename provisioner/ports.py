@@ -43,8 +43,8 @@ async def free_port(session: AsyncSession, settings: ProvisionerSettings) -> int
 def trial_port(address: str) -> int:
     """A port free on this host now, for a revision tried beside the serving one.
 
-    Chosen here rather than by the engine: Swarm reports an engine-picked port only once
-    its own health check passed, too late for Dockyard's probe (``readiness``).
+    Chosen here rather than by the engine: Dockyard's probe (``health``) knows where to
+    look before Swarm reports the task's port.
     """
     with socket.socket(_family(address), socket.SOCK_STREAM) as probe:
         probe.bind((address, 0))

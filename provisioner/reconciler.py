@@ -19,10 +19,10 @@ from provisioner.backends.base import Health, RunState, Workload
 from provisioner.context import ProvisionerContext
 from provisioner.drift import Action, current_and_stale, decide
 from provisioner.errors import BackendError, ProvisioningError
+from provisioner.health import HealthChecks, Target
 from provisioner.models import DesiredState, Instance, InstanceState
-from provisioner.readiness import confirmed
 from provisioner.repository import InstanceRepository
-from provisioner.specs import hosting_plan, workload_spec
+from provisioner.specs import health_path_of, hosting_plan, workload_spec
 
 log = logging.getLogger(__name__)
 FIRST_RETRY_SECONDS = 5
@@ -49,6 +49,8 @@ class PassReport:
 class Reconciler:
     def __init__(self, ctx: ProvisionerContext) -> None:
         self.ctx = ctx
+        settings = ctx.settings
+        self.health = HealthChecks(settings.publish_address, settings.health_interval_seconds)
 
     async def run_pass(self) -> PassReport:
         """One pass over every instance. An engine that does not answer ends the pass early
@@ -64,8 +66,11 @@ class Reconciler:
         for workload in workloads:
             by_instance[workload.instance_id].append(workload)
         async with self.ctx.sessions() as session:
-            instance_ids = await InstanceRepository(session).live_ids()
-        for instance_id in instance_ids:
+            live = await InstanceRepository(session).live()
+        # Every due health probe of the pass at once, before any instance is looked at.
+        await self.health.probe(self._targets(live, by_instance))
+        self.health.forget(workload.id for workload in workloads)
+        for instance_id in (instance.id for instance in live):
             report.instances += 1
             await self.converge(instance_id, by_instance.pop(instance_id, []), report)
         await self._handle_orphans(by_instance, report)
@@ -106,6 +111,24 @@ class Reconciler:
                 instance.lease_owner = None
                 instance.lease_until = None
                 await session.commit()
+
+    def _targets(
+        self, live: list[Instance], by_instance: dict[str, list[Workload]]
+    ) -> list[Target]:
+        """The running current revisions of instances whose plan has a health path."""
+        targets = []
+        for instance in live:
+            current, _ = current_and_stale(by_instance.get(instance.id, []), instance.revision)
+            path = self._health_path(instance)
+            port = current.host_port or instance.address_port if current else None
+            if current is None or current.state is not RunState.RUNNING or not path or not port:
+                continue
+            targets.append(Target(current, port, path))
+        return targets
+
+    def _health_path(self, instance: Instance) -> str | None:
+        plan = self.ctx.catalog().get(instance.plan_id, instance.plan_version)
+        return health_path_of(hosting_plan(plan))
 
     async def _workloads_of(self, instance_id: str) -> list[Workload]:
         every = await self.ctx.engine(self.ctx.backend.list_workloads)
@@ -165,11 +188,13 @@ class Reconciler:
         if desired is DesiredState.ABSENT:
             await self._terminated(repo, instance, now, report)
             return
-        if current is not None and current.health is Health.STARTING:
-            plan = hosting_plan(self.ctx.catalog().get(instance.plan_id, instance.plan_version))
-            spec = workload_spec(instance, plan, self.ctx.settings)
-            address = self.ctx.settings.publish_address
-            current = await confirmed(current, spec.health_path, address, instance.address_port)
+        if current is not None:
+            path = self._health_path(instance)
+            port = current.host_port or instance.address_port
+            if path and port and current.state is RunState.RUNNING:
+                # Probed again if due (e.g. just created or started, not yet answering).
+                await self.health.probe([Target(current, port, path)])
+            current = self.health.judged(current, path, port)
         self._observe(repo, instance, current, desired, now)
 
     def _observe(

@@ -23,9 +23,9 @@ from plans import ApplicationHostingPlan, ServerHostingPlan
 from provisioner.backends.base import Health, RunState, Workload, WorkloadSpec
 from provisioner.context import ProvisionerContext
 from provisioner.errors import BackendError, InvalidTransition
+from provisioner.health import HealthChecks, Target, probing_client
 from provisioner.models import DesiredState, Instance, UpdateStatus
 from provisioner.ports import trial_port
-from provisioner.readiness import confirmed
 from provisioner.repository import InstanceRepository
 from provisioner.specs import apply_resources, hosting_plan, image_of, workload_spec
 
@@ -157,7 +157,7 @@ class Replacement:
         except BackendError as error:
             failure = f"passed its health check, but the switch failed: {error.reason}"
         else:
-            new, failure_here = await self._start_and_wait(spec)
+            new, failure_here = await self._start_and_wait(spec, proven=True)
             if failure_here is None:
                 return new, None
             failure = f"passed its health check, then {failure_here} at its own port"
@@ -168,27 +168,39 @@ class Replacement:
             await ctx.engine(ctx.backend.start, old_id)
         return None, failure
 
-    async def _start_and_wait(self, spec: WorkloadSpec) -> tuple[Workload | None, str | None]:
+    async def _start_and_wait(
+        self, spec: WorkloadSpec, *, proven: bool = False
+    ) -> tuple[Workload | None, str | None]:
+        """Start ``spec`` and wait until it serves. ``proven``: it passed its check on the
+        trial port already; at its own port only the timeout ends the wait (Swarm may
+        take a few seconds to publish a host port after the old task stopped)."""
         ctx = self.ctx
         try:
             workload = await ctx.engine(ctx.backend.create, spec)
         except BackendError as error:
             return None, f"could not start: {error.reason}"
         deadline = asyncio.get_running_loop().time() + ctx.settings.health_timeout_seconds
-        while True:
-            seen = await ctx.engine(ctx.backend.inspect, workload.id)
-            if seen is None:
-                return None, "disappeared while starting"
-            address = ctx.settings.publish_address
-            seen = await confirmed(seen, spec.health_path, address, spec.host_port)
-            if seen.serving:
-                return seen, None
-            if seen.state is RunState.FAILED or seen.health is Health.UNHEALTHY:
-                return seen, f"failed its health check ({seen.detail or seen.health.value})"
-            if asyncio.get_running_loop().time() > deadline:
-                timeout = ctx.settings.health_timeout_seconds
-                return seen, f"was not healthy within {timeout:.0f} s"
-            await asyncio.sleep(POLL_SECONDS)
+        settings = ctx.settings
+        health = HealthChecks(settings.publish_address, settings.health_interval_seconds)
+        async with probing_client() as client:
+            while True:
+                seen = await ctx.engine(ctx.backend.inspect, workload.id)
+                if seen is None:
+                    return None, "disappeared while starting"
+                port = seen.host_port or spec.host_port
+                if spec.health_path and port and seen.state is RunState.RUNNING:
+                    await health.probe([Target(seen, port, spec.health_path)], client)
+                seen = health.judged(seen, spec.health_path, port)
+                if seen.serving:
+                    return seen, None
+                if seen.state is RunState.FAILED:
+                    return seen, f"failed its health check ({seen.detail or 'exited'})"
+                if seen.health is Health.UNHEALTHY and not proven:
+                    return seen, f"failed its health check ({spec.health_path} did not answer)"
+                if asyncio.get_running_loop().time() > deadline:
+                    timeout = ctx.settings.health_timeout_seconds
+                    return seen, f"was not healthy within {timeout:.0f} s"
+                await asyncio.sleep(POLL_SECONDS)
 
 
 def _retarget(

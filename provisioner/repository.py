@@ -82,9 +82,9 @@ class InstanceRepository:
         )
         return dict(rows.all())
 
-    async def live_ids(self) -> list[str]:
+    async def live(self) -> list[Instance]:
         """Instances the reconciler looks after: everything not purged."""
-        query = select(Instance.id).where(Instance.state != InstanceState.PURGED.value)
+        query = select(Instance).where(Instance.state != InstanceState.PURGED.value)
         return list(await self.session.scalars(query.order_by(Instance.id)))
 
     async def claim(self, instance_id: str, owner: str, now: datetime, ttl: timedelta) -> bool:

@@ -25,9 +25,9 @@ class ProvisionerSettings:
     # (32768-60999), so a port the engine or a client picks never takes one.
     port_range: tuple[int, int] = (20000, 29999)
     health_timeout_seconds: float = 60.0
-    # How often each workload's health check runs. Each check starts a process in the
-    # container, so hundreds of instances at 1 s cost real CPU; updates wait at least this.
-    health_interval_seconds: float = 10.0
+    # How often Dockyard probes a serving workload's health path (one HTTP GET from the
+    # worker, provisioner.health); a starting one is probed at every chance.
+    health_interval_seconds: float = 30.0
     stop_timeout_seconds: int = 5
     volume_retention_days: int = 30  # terminated instances keep their data this long
     orphan_grace_seconds: int = 600  # unknown labelled containers are removed after this
@@ -47,7 +47,7 @@ class ProvisionerSettings:
             publish_address=environ.get("DOCKYARD_PUBLISH_ADDRESS", "127.0.0.1"),
             port_range=_port_range(environ.get("DOCKYARD_PORT_RANGE", "20000-29999")),
             health_timeout_seconds=_number(environ, "DOCKYARD_HEALTH_TIMEOUT_SECONDS", 60),
-            health_interval_seconds=_number(environ, "DOCKYARD_HEALTH_INTERVAL_SECONDS", 10),
+            health_interval_seconds=_number(environ, "DOCKYARD_HEALTH_INTERVAL_SECONDS", 30),
             volume_retention_days=int(_number(environ, "DOCKYARD_VOLUME_RETENTION_DAYS", 30)),
             orphan_grace_seconds=int(_number(environ, "DOCKYARD_ORPHAN_GRACE_SECONDS", 600)),
         )

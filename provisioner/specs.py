@@ -41,6 +41,13 @@ def apply_resources(instance: Instance, resources: Resources) -> None:
     instance.max_processes = resources.max_processes
 
 
+def health_path_of(plan: ApplicationHostingPlan | ServerHostingPlan) -> str | None:
+    """The HTTP path Dockyard probes (``provisioner.health``); None: a server, not probed."""
+    if isinstance(plan, ApplicationHostingPlan):
+        return plan.application.health_check_path
+    return None
+
+
 def workload_spec(
     instance: Instance,
     plan: ApplicationHostingPlan | ServerHostingPlan,
@@ -52,7 +59,7 @@ def workload_spec(
     """The spec for the instance's current revision, or for the next one being rolled out."""
     if isinstance(plan, ApplicationHostingPlan):
         app = plan.application
-        port, health = app.port, app.health_check_path
+        port, health = app.port, health_path_of(plan)
         environment = app.environment
         volumes = tuple(VolumeMount(volume.name, volume.path) for volume in app.volumes)
     else:

@@ -35,10 +35,10 @@ from provisioner.backends.docker_state import from_inspect, from_summary
 from provisioner.backends.engine_errors import HTTP_CONFLICT, EngineErrors, explanation, gone
 from provisioner.backends.engine_terms import (
     LOG_CONFIG,
+    NO_HEALTHCHECK,
     Json,
     added_capabilities,
     environment,
-    healthcheck,
     memory_bytes,
     nano_cpus,
     published,
@@ -90,7 +90,7 @@ class DockerBackend:
                     labels=workload_labels(spec, self._settings.namespace),
                     environment=environment(spec),
                     ports=[spec.port],
-                    healthcheck=healthcheck(spec, self._settings.health_interval_seconds),
+                    healthcheck=NO_HEALTHCHECK,
                     host_config=self._host_config(spec),
                     networking_config=self._api.create_networking_config(
                         {network: self._api.create_endpoint_config()}

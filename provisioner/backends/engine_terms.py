@@ -28,11 +28,10 @@ NANO = 1_000_000_000
 MIB = 1024 * 1024
 PRIVILEGED_PORTS = 1024
 
-# Health checks run often so that an update learns within seconds whether the new
-# revision works: unhealthy after RETRIES failed probes one INTERVAL apart. There is no
-# start period: a revision that needs one would wait HEALTH_TIMEOUT instead of failing.
-HEALTH_PROBE_TIMEOUT_SECONDS = 2
-HEALTH_RETRIES = 3
+# The engine's health check is switched off, a HEALTHCHECK the image may declare
+# included: Dockyard probes from outside (provisioner.health), at a twentieth of the
+# CPU of a process started inside every container at every interval.
+NO_HEALTHCHECK: Json = {"Test": ["NONE"]}
 
 # Container logs are what `dockyard instances logs` shows; rotating them keeps a chatty
 # application (or its access log of health probes) from filling the engine's disk.
@@ -116,28 +115,6 @@ def added_capabilities(spec: WorkloadSpec) -> list[str]:
 
 def environment(spec: WorkloadSpec) -> list[str]:
     return [f"{key}={value}" for key, value in spec.environment]
-
-
-def healthcheck(spec: WorkloadSpec, interval_seconds: float) -> Json:
-    """The engine health check (Docker's JSON shape), from the plan rather than the image.
-
-    ``NONE`` switches off a HEALTHCHECK the image may declare: a plan without a health
-    path is served as soon as it runs.
-    """
-    if spec.health_path is None:
-        return {"Test": ["NONE"]}
-    path = spec.health_path if spec.health_path.startswith("/") else f"/{spec.health_path}"
-    # Images are minimal (FROM scratch plus busybox): no shell, no applet links.
-    probe = ["/bin/busybox", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{spec.port}{path}"]
-    return {
-        "Test": ["CMD", *probe],
-        # Every check is a process started in the container: across hundreds of
-        # instances a short interval costs real CPU, so it is a setting.
-        "Interval": int(interval_seconds * NANO),
-        "Timeout": HEALTH_PROBE_TIMEOUT_SECONDS * NANO,
-        "Retries": HEALTH_RETRIES,
-        "StartPeriod": 0,
-    }
 
 
 def engine_time(value: str | int | float) -> str:

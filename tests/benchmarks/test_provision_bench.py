@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from provisioner.models import InstanceState
-from provisioner.settings import BackendKind
+from provisioner.settings import BackendKind, ProvisionerSettings
 from tests.benchmarks.harness import Report, Sample
 from tests.fixtures.docker import remove_everything_of
 from tests.fixtures.provisioning import FAST_SETTINGS, Fleet, build_fleet, wait_for_page
@@ -31,7 +31,6 @@ pytestmark = [pytest.mark.benchmark, pytest.mark.docker]
 ROUNDS = 20
 FLEET_SIZE = 500
 IMAGE = "dockyard-demo:1"
-HEALTH = ["CMD", "/bin/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
 
 
 @dataclass
@@ -54,7 +53,7 @@ def bench_fleet(engine_client: docker.DockerClient, sqlite_engine: AsyncEngine) 
 async def _dockyard_once(fleet: Fleet) -> float:
     start = time.perf_counter()
     instance = await fleet.provisioner.provision(fleet.customer(), "app-starter")
-    instance = await settle(fleet, instance.id, within=60)
+    instance = await settle(fleet, instance.id, within=60, poll=0.05)  # the baseline's poll
     address = fleet.provisioner.address(instance)
     assert address is not None
     await wait_for_page(address, "Dockyard demo application")
@@ -66,23 +65,24 @@ async def _dockyard_once(fleet: Fleet) -> float:
 
 
 def _docker_run_once(client: docker.DockerClient, run: str) -> float:
-    """The baseline: the same image, limits and health check, run by hand."""
+    """The baseline: the same image and limits, run by hand and asked for its page until
+    it answers (Dockyard likewise probes from outside; the engine runs no check)."""
     start = time.perf_counter()
     container = client.containers.run(
         IMAGE, detach=True, init=True, name=f"{run}-{secrets.token_hex(3)}",
         labels={"dockyard.customer": run}, ports={"8080/tcp": ("127.0.0.1", None)},
         mem_limit="128m", nano_cpus=500_000_000, pids_limit=64,
-        healthcheck={"test": HEALTH, "interval": 1_000_000_000, "timeout": 2_000_000_000,
-                     "retries": 3, "start_period": 0},
+        healthcheck={"test": ["NONE"]},
     )  # fmt: skip
-    while True:
-        container.reload()
-        if container.attrs["State"].get("Health", {}).get("Status") == "healthy":
-            break
-        time.sleep(0.1)
+    container.reload()
     port = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"]
-    response = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
-    assert response.status_code == 200
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass  # not listening yet
+        time.sleep(0.05)
     elapsed = time.perf_counter() - start
     container.remove(force=True)  # untimed: the next round starts on an empty engine
     return elapsed
@@ -99,11 +99,11 @@ async def test_provision_to_http_200(
         await asyncio.to_thread(_docker_run_once, engine_client, bench_fleet.run)
         for _ in range(ROUNDS)
     ]
-    bench_report.add("docker run -> healthy -> 200 (one at a time)", _sample(baseline))
+    bench_report.add("docker run -> 200 (one at a time)", _sample(baseline))
     ours = [await _dockyard_once(bench_fleet) for _ in range(ROUNDS)]
     bench_report.add(
         "provision -> healthy -> 200 (one at a time)", _sample(ours),
-        baseline="docker run -> healthy -> 200 (one at a time)",
+        baseline="docker run -> 200 (one at a time)",
     )  # fmt: skip
 
     start = time.perf_counter()
@@ -130,8 +130,9 @@ async def test_provision_to_http_200(
 
 @pytest.fixture
 def large_fleet(engine_client: docker.DockerClient, sqlite_engine: AsyncEngine) -> Iterator[Fleet]:
-    """Production health-check interval: at 1 s, 500 containers' checks alone load the host."""
-    settings = replace(FAST_SETTINGS, health_interval_seconds=10, health_timeout_seconds=120)
+    """The production health interval (the tests' 1 s would probe 500 a second)."""
+    interval = ProvisionerSettings().health_interval_seconds
+    settings = replace(FAST_SETTINGS, health_interval_seconds=interval, health_timeout_seconds=120)
     world = build_fleet(engine_client, sqlite_engine, BackendKind.DOCKER, settings=settings)
     try:
         yield world
@@ -171,16 +172,19 @@ async def test_reconciler_pass_over_500_instances(
                 await provisioner.reconciler.converge(instance_id, force=True)
         assert not settling, f"{len(settling)} instances never came up"
         times, calls = [], []
+        cpu = time.process_time()
         for _ in range(5):
             counter.count = 0
             start = time.perf_counter_ns()
             report = await provisioner.reconciler.run_pass()
             times.append(time.perf_counter_ns() - start)
             calls.append(counter.count)
+        cpu = (time.process_time() - cpu) / 5
         assert report.instances == FLEET_SIZE
         bench_report.add(
             "reconciler pass, 500 in sync", Sample(tuple(times)),
-            extra={"engine_api_calls": max(calls), "instances": FLEET_SIZE},
+            extra={"engine_api_calls": max(calls), "instances": FLEET_SIZE,
+                   "worker_cpu_s_per_pass": round(cpu, 3)},
         )  # fmt: skip
 
         for instance_id in ids[:25]:

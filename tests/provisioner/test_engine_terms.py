@@ -1,4 +1,4 @@
-"""What a WorkloadSpec becomes on the engine: names, labels, limits, health check, times."""
+"""What a WorkloadSpec becomes on the engine: names, labels, limits, times."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from provisioner.backends.engine_terms import (
     added_capabilities,
     engine_moment,
     engine_time,
-    healthcheck,
     memory_bytes,
     nano_cpus,
     network_name,
@@ -79,25 +78,6 @@ def test_limits_in_engine_units() -> None:
 @pytest.mark.parametrize(("port", "added"), [(8080, []), (1024, []), (80, ["NET_BIND_SERVICE"])])
 def test_only_a_privileged_port_gets_a_capability_back(port: int, added: list[str]) -> None:
     assert added_capabilities(replace(SPEC, port=port)) == added
-
-
-def test_health_check_probes_the_plans_path_at_the_configured_interval() -> None:
-    check = healthcheck(SPEC, 2.5)
-
-    assert check["Test"] == [
-        "CMD",
-        "/bin/busybox",
-        "wget",
-        "-q",
-        "-O",
-        "/dev/null",
-        "http://127.0.0.1:8080/healthz",
-    ]
-    assert check["Interval"] == 2_500_000_000
-
-
-def test_no_health_path_switches_the_images_check_off() -> None:
-    assert healthcheck(replace(SPEC, health_path=None), 1) == {"Test": ["NONE"]}
 
 
 @pytest.mark.parametrize(

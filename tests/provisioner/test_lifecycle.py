@@ -20,7 +20,9 @@ from tests.fixtures.provisioning import FAST_SETTINGS, Fleet, build_fleet, refus
 pytestmark = pytest.mark.docker
 
 
-async def settle(fleet: Fleet, instance_id: str, within: float = 30.0) -> Instance:
+async def settle(
+    fleet: Fleet, instance_id: str, within: float = 30.0, poll: float = 0.3
+) -> Instance:
     """Converge until the instance serves (running and healthy)."""
     provisioner = fleet.provisioner
     deadline = asyncio.get_running_loop().time() + within
@@ -33,7 +35,7 @@ async def settle(fleet: Fleet, instance_id: str, within: float = 30.0) -> Instan
             raise AssertionError(
                 f"{instance_id} is {instance.state}/{instance.health}: {instance.reason}"
             )
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(poll)
 
 
 async def running(fleet: Fleet, plan: str = "app-starter") -> tuple[Instance, str]:

@@ -92,12 +92,15 @@ async def test_a_provision_interrupted_by_a_dead_worker_is_finished(docker_fleet
         plan = hosting_plan(docker_fleet.catalog.get(row.plan_id, row.plan_version))
         spec: WorkloadSpec = workload_spec(row, plan, provisioner.ctx.settings)
     # ...and created (but never started) its container when it was killed.
-    docker_fleet.client.api.create_container(
+    api = docker_fleet.client.api
+    api.create_container(
         spec.image, name=f"dockyard-{instance.id}-r1", labels={
             "dockyard.managed": "true", "dockyard.namespace": docker_fleet.run,
             "dockyard.instance": instance.id,
             "dockyard.customer": instance.customer_ref, "dockyard.revision": "1",
-        },
+        }, ports=[spec.port], host_config=api.create_host_config(
+            port_bindings={spec.port: ("127.0.0.1", spec.host_port)},
+        ),
     )  # fmt: skip
 
     await provisioner.reconciler.run_pass()
