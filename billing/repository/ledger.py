@@ -147,6 +147,52 @@ class LedgerRepository:
         )
         return await self.session.scalar(query)
 
+    async def last_closed_and_open_entries(
+        self, subscription: Subscription
+    ) -> tuple[ClosedPeriod | None, list[SupportEntry]]:
+        """``last_closed`` and ``open_entries`` from the period after it (from the
+        subscription's first without one: ``open_state_after``), in one query.
+
+        The subscription's row anchors the outer joins, so its last closed period comes
+        back without open entries too. Periods are ``YYYY-MM``: after the last closed one
+        is the same as from the next one on."""
+        last = (
+            select(func.max(ClosedPeriod.period))
+            .where(ClosedPeriod.subscription_id == subscription.id)
+            .scalar_subquery()
+        )
+        first_without_closed = str(Period.of(subscription.started_at))
+        query = (
+            select(ClosedPeriod, SupportEntry)
+            .select_from(Subscription)
+            .outerjoin(
+                ClosedPeriod,
+                and_(ClosedPeriod.subscription_id == Subscription.id, ClosedPeriod.period == last),
+            )
+            .outerjoin(
+                SupportEntry,
+                and_(
+                    SupportEntry.subscription_id == Subscription.id,
+                    or_(
+                        SupportEntry.billed_period > ClosedPeriod.period,
+                        and_(
+                            ClosedPeriod.period.is_(None),
+                            SupportEntry.billed_period >= first_without_closed,
+                        ),
+                    ),
+                ),
+            )
+            .where(Subscription.id == subscription.id)
+            .order_by(SupportEntry.billed_period, SupportEntry.recorded_at, SupportEntry.id)
+        )
+        closed: ClosedPeriod | None = None
+        entries: list[SupportEntry] = []
+        for row_closed, entry in await self.session.execute(query):
+            closed = row_closed
+            if entry is not None:
+                entries.append(entry)
+        return closed, entries
+
     async def closed_in(self, period: str) -> list[ClosedPeriod]:
         query = select(ClosedPeriod).where(ClosedPeriod.period == period)
         return list(await self.session.scalars(query.order_by(ClosedPeriod.subscription_id)))
