@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ParamSpec, TypeVar
@@ -28,6 +29,11 @@ class ProvisionerContext:
     settings: ProvisionerSettings
     clock: Clock  # timezone-aware UTC; tests move it
     worker_id: str = "worker"
+
+    def reading(self, session: AsyncSession | None) -> AbstractAsyncContextManager[AsyncSession]:
+        """Where a read runs: in the caller's ``session`` when given (left open), else in a
+        session of its own."""
+        return nullcontext(session) if session is not None else self.sessions()
 
     async def engine(self, call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a (blocking) backend call off the event loop."""

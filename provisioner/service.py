@@ -11,6 +11,7 @@ import contextlib
 from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from plans import ApplicationHostingPlan, ServerHostingPlan
 from provisioner.backends.base import Usage
@@ -135,11 +136,14 @@ class Provisioner:
             events = await repo.events(instance_id)
         return InstanceView(instance, events, self.address(instance))
 
-    async def views(self, customer_ref: str) -> list[InstanceView]:
+    async def views(
+        self, customer_ref: str, session: AsyncSession | None = None
+    ) -> list[InstanceView]:
         """Every instance of a customer with its recent events, in one query however many
-        instances (the customer's dashboard asks on every load)."""
-        async with self.ctx.sessions() as session:
-            found = await InstanceRepository(session).with_recent_events(customer_ref)
+        instances (the customer's dashboard asks on every load). ``session``: the caller's,
+        on the same database, when it reads other things too (one connection; left open)."""
+        async with self.ctx.reading(session) as reading:
+            found = await InstanceRepository(reading).with_recent_events(customer_ref)
         return [
             InstanceView(instance, events, self.address(instance)) for instance, events in found
         ]

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.models import Invoice, InvoiceStatus
+
+# Built once: the dashboard asks on every load (see billing.repository.ledger).
+_FOR_CUSTOMER = (
+    select(Invoice)
+    .where(Invoice.customer_id == bindparam("customer_id"))
+    .order_by(Invoice.created_at.desc(), Invoice.id.desc())
+)
 
 
 class InvoiceRepository:
@@ -20,12 +27,7 @@ class InvoiceRepository:
 
     async def for_customer(self, customer_id: str) -> list[Invoice]:
         """A customer's invoices, newest (by Stripe's ``created``) first."""
-        query = (
-            select(Invoice)
-            .where(Invoice.customer_id == customer_id)
-            .order_by(Invoice.created_at.desc(), Invoice.id.desc())
-        )
-        return list(await self.session.scalars(query))
+        return list(await self.session.scalars(_FOR_CUSTOMER, {"customer_id": customer_id}))
 
     async def unpaid_of_subscription(self, subscription_id: str) -> list[str]:
         """Ids of the subscription's invoices still open with an amount left to pay."""

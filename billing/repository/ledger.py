@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.errors import UnknownEntry
@@ -39,6 +39,56 @@ def ever_started(subscriptions: Sequence[Subscription]) -> list[Subscription]:
         (s for s in subscriptions if s.state != SubscriptionState.PENDING.value),
         key=lambda s: (s.started_at, s.id),
     )
+
+
+# The dashboard's statements are built once: it is asked for on every load, and building
+# one costs more than running it (SQLAlchemy then finds its compiled form at once too).
+_OF_PERIOD_OR_AWAITING = (
+    select(SupportEntry)
+    .where(
+        SupportEntry.customer_id == bindparam("customer_id"),
+        or_(
+            SupportEntry.period == bindparam("period"),
+            SupportEntry.state == EntryState.PENDING_APPROVAL.value,
+        ),
+    )
+    .order_by(SupportEntry.worked_at, SupportEntry.recorded_at, SupportEntry.id)
+)
+
+# The subscription's row anchors the outer joins, so its last closed period comes back
+# without open entries too. Periods are ``YYYY-MM``: after the last closed one is the same
+# as from the next one on.
+_LAST_CLOSED = (
+    select(func.max(ClosedPeriod.period))
+    .where(ClosedPeriod.subscription_id == bindparam("subscription_id"))
+    .scalar_subquery()
+)
+_LAST_CLOSED_AND_OPEN = (
+    select(ClosedPeriod, SupportEntry)
+    .select_from(Subscription)
+    .outerjoin(
+        ClosedPeriod,
+        and_(
+            ClosedPeriod.subscription_id == Subscription.id,
+            ClosedPeriod.period == _LAST_CLOSED,
+        ),
+    )
+    .outerjoin(
+        SupportEntry,
+        and_(
+            SupportEntry.subscription_id == Subscription.id,
+            or_(
+                SupportEntry.billed_period > ClosedPeriod.period,
+                and_(
+                    ClosedPeriod.period.is_(None),
+                    SupportEntry.billed_period >= bindparam("first_without_closed"),
+                ),
+            ),
+        ),
+    )
+    .where(Subscription.id == bindparam("subscription_id"))
+    .order_by(SupportEntry.billed_period, SupportEntry.recorded_at, SupportEntry.id)
+)
 
 
 class LedgerRepository:
@@ -80,18 +130,8 @@ class LedgerRepository:
 
     async def of_period_or_awaiting(self, customer_id: str, period: str) -> list[SupportEntry]:
         """``entries`` of ``period`` and ``awaiting_approval`` together, in their order."""
-        query = (
-            select(SupportEntry)
-            .where(
-                SupportEntry.customer_id == customer_id,
-                or_(
-                    SupportEntry.period == period,
-                    SupportEntry.state == EntryState.PENDING_APPROVAL.value,
-                ),
-            )
-            .order_by(SupportEntry.worked_at, SupportEntry.recorded_at, SupportEntry.id)
-        )
-        return list(await self.session.scalars(query))
+        params = {"customer_id": customer_id, "period": period}
+        return list(await self.session.scalars(_OF_PERIOD_OR_AWAITING, params))
 
     async def awaiting_approval(self, customer_id: str) -> list[SupportEntry]:
         """A customer's entries over their cap that wait for a decision, of any period."""
@@ -146,6 +186,23 @@ class LedgerRepository:
             .limit(1)
         )
         return await self.session.scalar(query)
+
+    async def last_closed_and_open_entries(
+        self, subscription: Subscription
+    ) -> tuple[ClosedPeriod | None, list[SupportEntry]]:
+        """``last_closed`` and ``open_entries`` from the period after it (from the
+        subscription's first without one: ``open_state_after``), in one query."""
+        params = {
+            "subscription_id": subscription.id,
+            "first_without_closed": str(Period.of(subscription.started_at)),
+        }
+        closed: ClosedPeriod | None = None
+        entries: list[SupportEntry] = []
+        for row_closed, entry in await self.session.execute(_LAST_CLOSED_AND_OPEN, params):
+            closed = row_closed
+            if entry is not None:
+                entries.append(entry)
+        return closed, entries
 
     async def closed_in(self, period: str) -> list[ClosedPeriod]:
         query = select(ClosedPeriod).where(ClosedPeriod.period == period)

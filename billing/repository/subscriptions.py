@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.errors import UnknownSubscription
-from billing.models import OutboxMessage, Subscription, SubscriptionState
+from billing.errors import UnknownCustomer, UnknownSubscription
+from billing.models import Customer, OutboxMessage, Subscription, SubscriptionState
 
 _LIVE = [
     SubscriptionState.TRIALING.value,
@@ -16,6 +16,14 @@ _LIVE = [
     SubscriptionState.PAST_DUE.value,
     SubscriptionState.SUSPENDED.value,
 ]
+
+# Built once: the dashboard asks on every load (see billing.repository.ledger).
+_WITH_CUSTOMER = (
+    select(Customer, Subscription)
+    .outerjoin(Subscription, Subscription.customer_id == Customer.id)
+    .where(Customer.id == bindparam("customer_id"))
+    .order_by(Subscription.created_at, Subscription.id)
+)
 
 
 class SubscriptionRepository:
@@ -59,6 +67,14 @@ class SubscriptionRepository:
         if customer_id is not None:
             query = query.where(Subscription.customer_id == customer_id)
         return list(await self.session.scalars(query))
+
+    async def with_customer(self, customer_id: str) -> tuple[Customer, list[Subscription]]:
+        """A customer and their subscriptions (as ``find``), in one query; raises
+        UnknownCustomer."""
+        rows = (await self.session.execute(_WITH_CUSTOMER, {"customer_id": customer_id})).all()
+        if not rows:
+            raise UnknownCustomer(customer_id)
+        return rows[0][0], [subscription for _, subscription in rows if subscription is not None]
 
     async def count_by_state(self) -> dict[str, int]:
         """How many subscriptions are in each state (states with none are absent)."""

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.context import BillingContext
 from billing.errors import CurrencyMismatch, InvalidTransition
-from billing.models import Subscription, SubscriptionState
+from billing.models import Customer, Subscription, SubscriptionState
 from billing.outbox import (
     InvoiceItem,
     SubscriptionCreate,
@@ -85,9 +85,15 @@ class Subscriptions:
     async def for_customer(
         self, customer_id: str, session: AsyncSession | None = None
     ) -> list[Subscription]:
+        _, found = await self.with_customer(customer_id, session=session)
+        return found
+
+    async def with_customer(
+        self, customer_id: str, session: AsyncSession | None = None
+    ) -> tuple[Customer, list[Subscription]]:
+        """The customer and ``for_customer``, in one query."""
         async with self.ctx.reading(session) as reading:
-            await CustomerRepository(reading).get(customer_id)
-            return await SubscriptionRepository(reading).find(customer_id)
+            return await SubscriptionRepository(reading).with_customer(customer_id)
 
     async def link_instance(self, subscription_id: str, instance_ref: str) -> None:
         """Remember which instance the portal runs for this (hosting) subscription."""

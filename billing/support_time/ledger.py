@@ -261,14 +261,13 @@ class Ledger:
             subscription, _ = await self._covering(repo, customer_id, kind, at, subscriptions)
             # The latest closed period says where the open ones begin, and whether
             # ``wanted`` is closed: it is that one, or none after it is.
-            last = await repo.last_closed(subscription.id)
+            last, entries = await repo.last_closed_and_open_entries(subscription)
             closed = last if last is not None and last.period == str(wanted) else None
             if last is not None and last.period > str(wanted):
                 closed = await repo.closed(subscription.id, str(wanted))
             if closed is not None:
                 return summary_from_json(closed.summary)
             state = open_state_after(subscription, last)
-            entries = await repo.open_entries(subscription.id, str(state.first_open))
             first = min(state.first_open, wanted)
             return self._span(subscription, state, entries, first, wanted, now)[-1]
 

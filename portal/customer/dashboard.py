@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing import (
     BillingContext,
     Customer,
-    Customers,
     Cycle,
     EntryCategory,
     Invoice,
@@ -168,10 +167,13 @@ def subscription_row(
 async def subscription_rows(
     billing: BillingContext, customer_id: str, session: AsyncSession | None = None
 ) -> list[SubscriptionRow]:
-    catalog = billing.catalog()
     found = await Subscriptions(billing).for_customer(customer_id, session=session)
-    now = billing.clock()
-    return [subscription_row(catalog, s, now) for s in found]
+    return rows_of(billing, found)
+
+
+def rows_of(billing: BillingContext, subscriptions: list[Subscription]) -> list[SubscriptionRow]:
+    catalog, now = billing.catalog(), billing.clock()
+    return [subscription_row(catalog, s, now) for s in subscriptions]
 
 
 async def dashboard(
@@ -179,27 +181,31 @@ async def dashboard(
 ) -> Dashboard:
     """Everything the dashboard shows; ``provisioner`` None: the engine is unavailable.
 
-    Billing's part is read in one session (one connection, the customer looked up once,
-    each thing read once), the instances in one query: the page is asked for on every
-    load, and polled while something settles."""
+    Everything is read in one session (one connection, the customer looked up once, with
+    the subscriptions, each thing read once), the instances in one query: the page is
+    asked for on every load, and polled while something settles."""
     ledger = Ledger(billing)
+    instances: list[InstanceCard] = []
+    problem = None
     async with billing.sessions() as session:
-        customer = await Customers(billing).get(customer_id, session=session)
-        rows = await subscription_rows(billing, customer_id, session=session)
+        # Held here, the customer stays in the session: every later lookup of it (each
+        # read checks the customer exists) finds it there, with no query.
+        customer, found = await Subscriptions(billing).with_customer(customer_id, session)
+        rows = rows_of(billing, found)
         entries, awaiting_approval = await ledger.entries_and_awaiting_approval(
             customer_id, session=session
         )
         hours = await support_hours(ledger, customer_id, rows, entries, session=session)
         invoices = await Invoices(billing).for_customer(customer_id, session=session)
-    instances: list[InstanceCard] = []
-    problem = None
-    if provisioner is None:
-        problem = "The container engine is not reachable right now; instances show again soon."
-    else:
-        try:
-            instances = await instance_cards(billing.catalog(), provisioner, customer_id)
-        except EngineUnavailable as error:
-            problem = str(error)
+        if provisioner is None:
+            problem = "The container engine is not reachable right now; instances show again soon."
+        else:
+            try:
+                instances = await instance_cards(
+                    billing.catalog(), provisioner, customer_id, session=session
+                )
+            except EngineUnavailable as error:
+                problem = str(error)
     return Dashboard(
         customer=customer,
         subscriptions=rows,
@@ -212,10 +218,13 @@ async def dashboard(
 
 
 async def instance_cards(
-    catalog: Catalog, provisioner: Provisioner, customer_id: str
+    catalog: Catalog,
+    provisioner: Provisioner,
+    customer_id: str,
+    session: AsyncSession | None = None,
 ) -> list[InstanceCard]:
     cards = []
-    for view in await provisioner.views(customer_id):
+    for view in await provisioner.views(customer_id, session=session):
         instance = view.instance
         if instance.state == InstanceState.PURGED.value:
             continue
