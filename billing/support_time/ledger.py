@@ -23,7 +23,6 @@ from billing.errors import (
     ExtraWorkNotOffered,
     InvalidEntry,
     InvalidTransition,
-    NoSupportSubscription,
     UnknownEntry,
 )
 from billing.models import EntryCategory, EntryState, Subscription, SupportEntry
@@ -33,12 +32,9 @@ from billing.repository.ledger import LedgerRepository, ever_started
 from billing.repository.subscriptions import SubscriptionRepository
 from billing.support_time.allowance import (
     PeriodSummary,
-    Terms,
     billable_delta,
     round_minutes,
     rounding_of,
-    summarize_span,
-    works_by_period,
 )
 from billing.support_time.charges import charge
 from billing.support_time.closing import (
@@ -50,6 +46,7 @@ from billing.support_time.closing import (
     open_state_after,
     summary_from_json,
 )
+from billing.support_time.coverage import covering, open_span, terms_held
 from billing.support_time.entry_input import (
     MAX_ENTRY_MINUTES,
     category_of,
@@ -57,8 +54,7 @@ from billing.support_time.entry_input import (
     new_entry_id,
     validate,
 )
-from billing.support_time.terms import terms_in
-from plans.model import FlatRate, PerHour, ServicePlan
+from plans.model import FlatRate, PerHour
 
 __all__ = ["Ledger"]
 
@@ -93,7 +89,9 @@ class Ledger:
         async with self.ctx.sessions() as session, session.begin():
             repo = LedgerRepository(session)
             await CustomerRepository(session).lock(customer_id)
-            subscription, terms = await self._covering(repo, customer_id, kind, at)
+            subscription, terms = covering(
+                self.ctx.catalog(), await repo.subscriptions(customer_id), customer_id, kind, at
+            )
             if extra_work and not isinstance(terms, FlatRate):
                 raise ExtraWorkNotOffered(
                     "extra work is for flat-rate support plans only; "
@@ -215,7 +213,12 @@ class Ledger:
             )
             others = await repo.open_entries(subscription.id, str(state.first_open))
             rounding = rounding_of(
-                self._terms(subscription, Period.parse(correction.billed_period or ""), now)
+                terms_held(
+                    self.ctx.catalog(),
+                    subscription,
+                    Period.parse(correction.billed_period or ""),
+                    now,
+                )
             )
             added = round_minutes(so_far + minutes_delta, rounding) - round_minutes(
                 so_far, rounding
@@ -258,7 +261,12 @@ class Ledger:
             await CustomerRepository(reading).get(customer_id)
             # The subscription in force at the period's last moment (so far), or its first.
             at = max(wanted.start, min(now, wanted.end - timedelta(microseconds=1)))
-            subscription, _ = await self._covering(repo, customer_id, kind, at, subscriptions)
+            started = (
+                await repo.subscriptions(customer_id)
+                if subscriptions is None
+                else ever_started(subscriptions)
+            )
+            subscription, _ = covering(self.ctx.catalog(), started, customer_id, kind, at)
             # The latest closed period says where the open ones begin, and whether
             # ``wanted`` is closed: it is that one, or none after it is.
             last, entries = await repo.last_closed_and_open_entries(subscription)
@@ -269,7 +277,9 @@ class Ledger:
                 return summary_from_json(closed.summary)
             state = open_state_after(subscription, last)
             first = min(state.first_open, wanted)
-            return self._span(subscription, state, entries, first, wanted, now)[-1]
+            return open_span(self.ctx.catalog(), subscription, state, entries, first, wanted, now)[
+                -1
+            ]
 
     async def entries(
         self, customer_id: str, period: Period | None = None, session: AsyncSession | None = None
@@ -310,37 +320,6 @@ class Ledger:
 
     # -- internals -------------------------------------------------------------------
 
-    async def _covering(
-        self,
-        repo: LedgerRepository,
-        customer_id: str,
-        category: EntryCategory,
-        at: datetime,
-        subscriptions: Sequence[Subscription] | None = None,
-    ) -> tuple[Subscription, Terms]:
-        """The subscription (and its plan's terms) that ``category`` time at ``at`` counts on
-        (of ``subscriptions``, the customer's, when the caller has them)."""
-        catalog = self.ctx.catalog()
-        started = (
-            await repo.subscriptions(customer_id)
-            if subscriptions is None
-            else ever_started(subscriptions)
-        )
-        for subscription in reversed(started):
-            # Time logged in the month a subscription starts counts on it.
-            if Period.of(subscription.started_at) > Period.of(at):
-                continue
-            if subscription.ended_at is not None and subscription.ended_at <= at:
-                continue
-            held = terms_in(catalog, subscription, Period.of(at), at)
-            if held is None:
-                continue
-            plan = catalog.get(held.plan_id, held.plan_version)
-            sells = plan.terms.category.value if isinstance(plan, ServicePlan) else "support"
-            if sells == category.value:
-                return subscription, held.terms
-        raise NoSupportSubscription(customer_id, category, at)
-
     async def _subscription_of(self, repo: LedgerRepository, entry: SupportEntry) -> Subscription:
         subscription = (
             await SubscriptionRepository(repo.session).lookup(entry.subscription_id)
@@ -362,36 +341,6 @@ class Ledger:
             )
         return entry
 
-    def _terms(self, subscription: Subscription, period: Period, now: datetime) -> Terms:
-        held = terms_in(self.ctx.catalog(), subscription, period, now)
-        if held is None:
-            raise InvalidEntry(
-                f"subscription {subscription.id} ({subscription.plan_id}) sells no time in {period}"
-            )
-        return held.terms
-
-    def _span(
-        self,
-        subscription: Subscription,
-        state: OpenState,
-        entries: Sequence[SupportEntry],
-        first: Period,
-        last: Period,
-        now: datetime,
-    ) -> list[PeriodSummary]:
-        """Open periods ``first``..``last`` summed, each under the terms held in it.
-
-        Corrections of entries in closed periods are left out: their difference was worked
-        out in the closed period and billed as its own line (``_closed_delta``).
-        """
-        ids = {e.id for e in entries}
-        own = [e for e in entries if e.corrects_id is None or e.corrects_id in ids]
-        works = works_by_period(own)
-        carried = state.carried if first == state.first_open else ()
-        return summarize_span(
-            lambda p: self._terms(subscription, p, now), works, first, last, carried
-        )
-
     async def _over_cap(
         self,
         subscription: Subscription,
@@ -403,11 +352,13 @@ class Ledger:
     ) -> bool:
         """Whether ``minutes`` more would take a per-hour period past the monthly cap."""
         period = Period.parse(entry.billed_period or entry.period)
-        terms = self._terms(subscription, period, now)
+        terms = terms_held(self.ctx.catalog(), subscription, period, now)
         if not isinstance(terms, PerHour):
             return False
         cap = subscription.monthly_cap_minutes or terms.monthly_cap_minutes
-        [current] = self._span(subscription, state, others, period, period, now)[-1:]
+        [current] = open_span(self.ctx.catalog(), subscription, state, others, period, period, now)[
+            -1:
+        ]
         rounded = round_minutes(minutes, rounding_of(terms))
         return current.used_minutes + rounded > cap
 
@@ -427,9 +378,19 @@ class Ledger:
             delta = await closed_delta(repo, self.ctx.catalog(), subscription, entry)
         else:
             last = max(Period.of(now), invoice)
-            before = self._span(subscription, state, others, state.first_open, last, now)
-            after = self._span(subscription, state, [*others, entry], state.first_open, last, now)
+            before = open_span(
+                self.ctx.catalog(), subscription, state, others, state.first_open, last, now
+            )
+            after = open_span(
+                self.ctx.catalog(),
+                subscription,
+                state,
+                [*others, entry],
+                state.first_open,
+                last,
+                now,
+            )
             delta = billable_delta(before, after)
         entry.billable_minutes = delta
-        terms = self._terms(subscription, invoice, now)
+        terms = terms_held(self.ctx.catalog(), subscription, invoice, now)
         await charge(self.ctx, session, subscription, terms, entry, delta, now)
