@@ -131,8 +131,8 @@ class Reconciler:
         return health_path_of(hosting_plan(plan))
 
     async def _workloads_of(self, instance_id: str) -> list[Workload]:
-        every = await self.ctx.engine(self.ctx.backend.list_workloads)
-        return [workload for workload in every if workload.instance_id == instance_id]
+        found = await self.ctx.engine(self.ctx.backend.list_workloads, instance_id)
+        return [workload for workload in found if workload.instance_id == instance_id]
 
     @staticmethod
     def _would_create(instance: Instance, workloads: list[Workload]) -> bool:

@@ -24,9 +24,10 @@ PLAN_LABEL = "dockyard.plan"
 NAMESPACE_LABEL = "dockyard.namespace"
 
 
-def managed_filter(namespace: str) -> list[str]:
-    """The label filter that selects one deployment's workloads."""
-    return [f"{MANAGED_LABEL}=true", f"{NAMESPACE_LABEL}={namespace}"]
+def managed_filter(namespace: str, instance_id: str | None = None) -> list[str]:
+    """The label filter that selects one deployment's workloads (or one instance's)."""
+    labels = [f"{MANAGED_LABEL}=true", f"{NAMESPACE_LABEL}={namespace}"]
+    return labels if instance_id is None else [*labels, f"{INSTANCE_LABEL}={instance_id}"]
 
 
 class Health(enum.StrEnum):
@@ -106,8 +107,10 @@ class Backend(Protocol):
     def ping(self) -> None:
         """Raise EngineUnavailable unless the engine answers."""
 
-    def list_workloads(self) -> list[Workload]:
-        """Every Dockyard workload on the engine, in one label-filtered listing."""
+    def list_workloads(self, instance_id: str | None = None) -> list[Workload]:
+        """Every Dockyard workload on the engine (or one instance's), in one label-filtered
+        listing: the engine filters, so one instance's costs the same however large the
+        fleet."""
 
     def create(self, spec: WorkloadSpec) -> Workload:
         """Create and start a revision: network, volumes, limits, labels, published port.

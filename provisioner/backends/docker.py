@@ -68,11 +68,10 @@ class DockerBackend:
         with self._errors.translated("checking the engine"):
             self._api.ping()
 
-    def list_workloads(self) -> list[Workload]:
+    def list_workloads(self, instance_id: str | None = None) -> list[Workload]:
+        managed = managed_filter(self._settings.namespace, instance_id)
         with self._errors.translated("listing workloads"):
-            summaries: list[Json] = self._api.containers(
-                all=True, filters={"label": managed_filter(self._settings.namespace)}
-            )
+            summaries: list[Json] = self._api.containers(all=True, filters={"label": managed})
         return [from_summary(summary) for summary in summaries]
 
     def create(self, spec: WorkloadSpec) -> Workload:

@@ -114,13 +114,18 @@ class SwarmBackend:
                 "point DOCKYARD_DOCKER_URL at a manager, or set DOCKYARD_BACKEND=docker"
             )
 
-    def list_workloads(self) -> list[Workload]:
-        managed = {"label": managed_filter(self._settings.namespace)}
+    def list_workloads(self, instance_id: str | None = None) -> list[Workload]:
+        managed = {"label": managed_filter(self._settings.namespace, instance_id)}
         with self._errors.translated("listing workloads"):
             services: list[Json] = self._api.services(filters=managed)
             # The label filter on tasks matches their service's labels: one call for all.
             tasks: list[Json] = self._api.tasks(filters=managed) if services else []
-            local = self._local_containers(None) if services else {}
+            local: dict[str, str] = {}
+            if services and instance_id is None:
+                local = self._local_containers(None)
+            elif services:  # one instance: its revisions' containers only
+                for service in services:
+                    local |= self._local_containers(service["ID"])
         by_service: dict[str, list[Json]] = {}
         for task in tasks:
             by_service.setdefault(task.get("ServiceID", ""), []).append(task)

@@ -231,6 +231,15 @@ def test_list_workloads_reads_everything_in_one_listing(
     assert seen.created_at == app.workload.created_at
 
 
+def test_one_instances_listing_is_filtered_by_the_engine(app: Running, backend: Backend) -> None:
+    everything = backend.list_workloads()
+    [own] = backend.list_workloads(app.spec.instance_id)
+
+    assert own.id == app.workload.id
+    assert own.id in {workload.id for workload in everything}
+    assert backend.list_workloads(f"{app.spec.instance_id}-none") == []
+
+
 def test_logs_hold_the_http_servers_output(app: Running, backend: Backend) -> None:
     assert page(app.workload).status_code == 200
 
