@@ -72,7 +72,10 @@ class Period:
     @property
     def end(self) -> datetime:
         """The first instant of the next month (exclusive)."""
-        return self.next().start
+        if self.month == 12:  # next() checks that the year stays in range
+            return self.next().start
+        # Asked often (per subscription and cycle): no Period built and validated for it.
+        return datetime(self.year, self.month + 1, 1, tzinfo=UTC)
 
     def __contains__(self, moment: object) -> bool:
         return isinstance(moment, datetime) and self.start <= moment < self.end

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 class LineKind(enum.StrEnum):
@@ -32,6 +32,14 @@ def line_key(kind: LineKind, owner: str, period: str | None = None) -> str:
     if period is None:
         raise ValueError(f"a {kind} line needs its period")
     return f"{kind}:{owner}:{period}"
+
+
+def month_of(moment: datetime) -> str:
+    """``str(Period.of(moment))`` (YYYY-MM, in UTC) without building a Period: it is asked
+    for every line Stripe sends."""
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return f"{moment.year:04d}-{moment.month:02d}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,24 +21,29 @@ from billing.reconcile.lines import (
     LineKind,
     MeterSummary,
     UsageAccount,
+    month_of,
 )
 from billing.reconcile.result import LineComparison, Reconciliation, Standing, Totals
 
 
-@dataclass
+@dataclass(slots=True)
 class _Actual:
+    """What Stripe invoiced under one key. One per line of the period, so kept small: slots,
+    and lists without repeats (a line key is nearly always on one line of one invoice; a
+    set of one costs two and a half times a list of one)."""
+
     amount: int = 0
     quantity: int = 0
     currency: str = ""
-    invoices: set[str] = field(default_factory=set)
-    line_ids: set[str] = field(default_factory=set)
+    invoices: list[str] = field(default_factory=list)
+    line_ids: list[str] = field(default_factory=list)
     description: str = ""
     kind: LineKind = LineKind.ITEM
     customer_id: str | None = None
 
 
 def line_period(line: ActualLine) -> str:
-    return line.period_start.strftime("%Y-%m")
+    return month_of(line.period_start)
 
 
 class Matcher:
@@ -107,8 +112,10 @@ class Matcher:
             actual.amount += line.amount
             actual.quantity += line.quantity
             actual.currency = line.currency
-            actual.invoices.add(invoice.id)
-            actual.line_ids.add(line.line_id)
+            if invoice.id not in actual.invoices:
+                actual.invoices.append(invoice.id)
+            if line.line_id not in actual.line_ids:
+                actual.line_ids.append(line.line_id)
             actual.description = actual.description or line.description
             actual.kind = line.kind
             actual.customer_id = customer
@@ -207,6 +214,12 @@ class Matcher:
         )
 
     def _check(self, line: ExpectedLine, actual: _Actual) -> str:
+        if (
+            actual.currency == line.currency
+            and actual.amount == line.amount
+            and (line.kind is not LineKind.USAGE or actual.quantity == line.quantity)
+        ):
+            return "ok"  # the usual case, without sorting the objects a finding names
         objects = (line.key, *sorted(actual.invoices), *sorted(actual.line_ids))
         if actual.currency != line.currency:
             self._finding(

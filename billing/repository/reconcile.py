@@ -6,7 +6,7 @@ Outbox payloads are JSON; their fields are compared in SQL (``json_extract`` on 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
@@ -27,6 +27,9 @@ _LIFE_KINDS = (
     OutboxKind.SUBSCRIPTION_UPDATE.value,
     OutboxKind.SUBSCRIPTION_CANCEL.value,
 )
+
+
+ITEM_BATCH = 2000  # invoice items read at once: bounds the expected side's memory
 
 
 class ReconcileRepository:
@@ -66,9 +69,12 @@ class ReconcileRepository:
         return list(await self.session.scalars(query))
 
     async def invoice_items(
-        self, period: str, customer_id: str | None = None
-    ) -> list[OutboxMessage]:
-        """Invoice items queued for the invoice of ``period`` ("YYYY-MM"), in any state."""
+        self, period: str, customer_id: str | None = None, *, batch: int = ITEM_BATCH
+    ) -> AsyncIterator[list[OutboxMessage]]:
+        """Invoice items queued for the invoice of ``period`` ("YYYY-MM"), in any state, in
+        batches of ``batch`` by id: one query per batch, so the rows of a busy month are
+        never in memory at once (the session holds them weakly: a batch goes when the
+        caller drops it)."""
         query = (
             select(OutboxMessage)
             .where(
@@ -76,10 +82,19 @@ class ReconcileRepository:
                 OutboxMessage.payload["period"].as_string() == period,
             )
             .order_by(OutboxMessage.id)
+            .limit(batch)
         )
         if customer_id is not None:
             query = query.where(OutboxMessage.payload["customer_id"].as_string() == customer_id)
-        return list(await self.session.scalars(query))
+        after: int | None = None
+        while True:
+            page = query if after is None else query.where(OutboxMessage.id > after)
+            found = list(await self.session.scalars(page))
+            if found:
+                yield found
+            if len(found) < batch:
+                return
+            after = found[-1].id
 
     async def meter_events(
         self, start: datetime, end: datetime, customer_id: str | None = None

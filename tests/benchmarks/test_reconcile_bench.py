@@ -294,7 +294,7 @@ async def _reading_rows(
     sample = await _timed(read_invoices)
     report.add(STREAM, sample, baseline=BASELINE,
                extra={"invoices_per_s": round(INVOICES / sample.median), "peak_memory": peak,
-                      "sdk": "client.raw_request_async: JSON dicts, no StripeObjects"})  # fmt: skip
+                      "sdk": "SDK requestor, plain json.loads, no StripeObjects"})  # fmt: skip
 
 
 async def test_reconcile_a_month_of_invoices(

@@ -75,9 +75,9 @@ async def expected_lines(
                 package = package_line(subscription, catalog, wanted, now)
                 lines.extend([package] if package is not None else [])
         lines.extend(await _usage(repo, billed, wanted, now, customer_id))
-        items = await repo.invoice_items(str(wanted), customer_id)
-        owners = await repo.entry_subscriptions([item_entry_id(m) for m in items])
-        lines.extend(item_lines(items, owners, billed, now))
+        async for items in repo.invoice_items(str(wanted), customer_id):
+            owners = await repo.entry_subscriptions([item_entry_id(m) for m in items])
+            lines.extend(item_lines(items, owners, billed, now))
     return sorted(lines, key=lambda line: (line.customer_id, line.key))
 
 

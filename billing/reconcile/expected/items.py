@@ -93,10 +93,8 @@ def invoiced_at(message: OutboxMessage, billed: Sequence[BilledSubscription]) ->
     missing."""
     arrived = message.sent_at or message.created_at
     scheduled = [_next_cycle_invoice(each, arrived) for each in billed]
-    return min(
-        (moment for moment in scheduled if moment is not None),
-        default=Period.parse(str(message.payload["period"])).end,
-    )
+    found = [moment for moment in scheduled if moment is not None]
+    return min(found) if found else Period.parse(str(message.payload["period"])).end
 
 
 def _next_cycle_invoice(billed: BilledSubscription, after: datetime) -> datetime | None:

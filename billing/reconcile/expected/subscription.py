@@ -28,7 +28,8 @@ class BilledSubscription:
         return self.catalog.get(plan_id, version)
 
     def starting_in(self, period: Period) -> list[Cycle]:
-        return [cycle for cycle in self.cycles if Period.of(cycle.start) == period]
+        start, end = period.start, period.end  # instants compared: no Period per cycle
+        return [cycle for cycle in self.cycles if start <= cycle.start < end]
 
 
 def billed_subscription(

@@ -28,10 +28,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from billing.periods import Period
-from billing.reconcile.lines import ActualInvoice, ActualLine, LineKind, line_key
+from billing.reconcile.lines import ActualInvoice, ActualLine, LineKind, line_key, month_of
 from billing.reconcile.stripe.ids import ENTRY_KEY, CustomerIndex
 
 Json = Mapping[str, Any]
@@ -59,7 +59,9 @@ def id_of(value: object) -> str | None:
     return found if isinstance(found, str) else None
 
 
+@lru_cache(maxsize=1024)
 def moment(epoch: int) -> datetime:
+    """Cached: most lines of a month share their period's bounds (datetimes are immutable)."""
     return datetime.fromtimestamp(epoch, UTC)
 
 
@@ -85,8 +87,11 @@ class LineSource:
 
 
 def line_source(line: Json, metered_prices: Collection[str]) -> LineSource:
-    by_subscription = at(line, "parent", "subscription_item_details")
-    details = by_subscription or at(line, "parent", "invoice_item_details")
+    parent = line.get("parent")
+    if not isinstance(parent, dict):
+        parent = {}
+    by_subscription = parent.get("subscription_item_details")
+    details = by_subscription or parent.get("invoice_item_details")
     price = at(line, "pricing", "price_details", "price")
     if at(details, "proration"):
         kind = LineKind.PRORATION
@@ -118,13 +123,14 @@ def actual_line(
     entry: str | None,
 ) -> ActualLine:
     """One line keyed by our ids; ``entry`` is the ledger entry an ITEM line bills."""
-    period_start = moment(line["period"]["start"])
+    period = line["period"]
+    period_start = moment(period["start"])
     subscription = customers.subscription(source.stripe_subscription_id, metadata_of(line))
     key: str | None = None
     if source.kind is LineKind.ITEM:
         key = line_key(LineKind.ITEM, entry) if entry else None
     elif subscription is not None:
-        key = line_key(source.kind, subscription, str(Period.of(period_start)))
+        key = line_key(source.kind, subscription, month_of(period_start))
     quantity = line.get("quantity")
     return ActualLine(
         key=key,
@@ -136,7 +142,7 @@ def actual_line(
         amount=line["amount"],
         quantity=quantity if isinstance(quantity, int) else 0,
         period_start=period_start,
-        period_end=moment(line["period"]["end"]),
+        period_end=moment(period["end"]),
         price_id=source.price_id,
         subscription_id=subscription,
     )

@@ -1,9 +1,13 @@
 """GETs from Stripe for reconciliation: the JSON as sent, retried with backoff, paged.
 
-``client.raw_request_async`` keeps what matters of the SDK (the key, the pinned API
-version, parameter encoding, Stripe's errors as ``stripe.StripeError``s) and skips what
-costs: turning every nested dict into a ``StripeObject``. Parameters are still built as
-the SDK's ``TypedDict``s, so mypy checks their names.
+Requests go through the SDK's requestor, the one ``client.raw_request_async`` uses: it
+keeps what matters of the SDK (the key, the pinned API version, parameter encoding, its
+HTTP client, Stripe's errors as ``stripe.StripeError``s) and skips what costs. Not
+``StripeObject``s, and not ``raw_request_async``'s own decoding either: it decodes every
+body into ``OrderedDict``s, which took as long again as the plain ``json.loads`` done
+here (tests/benchmarks/test_reconcile_bench.py). An error response is handed to the SDK,
+which raises it as ``raw_request_async`` would. Parameters are still built as the SDK's
+``TypedDict``s, so mypy checks their names.
 
 Transient failures are what ``billing.stripe.client.classify`` says: a refused connection,
 a timeout, a rate limit, Stripe's 5xx (our clients run with the SDK's own retries off).
@@ -13,9 +17,10 @@ A refusal (4xx) is raised at once: asking again gets the same answer.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import stripe
@@ -46,9 +51,18 @@ def path(template: str, *ids: str) -> str:
 
 
 async def get_json(client: stripe.StripeClient, url: str, params: Mapping[str, Any]) -> Json:
-    response = await client.raw_request_async("get", url, **params)
-    data: Json = response.data
-    return data
+    requestor = client._requestor  # what raw_request_async calls; no public way to the body
+    body, code, headers = await requestor.request_raw_async(
+        "get", url, params, {}, base_address="api", api_mode="V1", usage=["raw_request"]
+    )
+    if 200 <= code < 300:
+        try:
+            data: Json = json.loads(cast(bytes, body))
+            return data
+        except ValueError:
+            pass  # the SDK's APIError for a body that is not JSON, below
+    requestor._interpret_response(body, code, headers, "V1")  # raises Stripe's error
+    raise stripe.APIError(f"unexpected response from Stripe (HTTP {code})")
 
 
 async def with_retry(request: Callable[[], Awaitable[T]], retry: Retry) -> T:
