@@ -70,9 +70,14 @@ class Reconciler:
         # Every due health probe of the pass at once, before any instance is looked at.
         await self.health.probe(self._targets(live, by_instance))
         self.health.forget(workload.id for workload in workloads)
-        for instance_id in (instance.id for instance in live):
+        for instance in live:
             report.instances += 1
-            await self.converge(instance_id, by_instance.pop(instance_id, []), report)
+            listed = by_instance.pop(instance.id, [])
+            if self._in_sync(instance, listed):
+                # Nothing to do or to record: no lease, no write (most of a large fleet).
+                report.count(Action.OBSERVE.value)
+                continue
+            await self.converge(instance.id, listed, report)
         await self._handle_orphans(by_instance, report)
         return report
 
@@ -111,6 +116,37 @@ class Reconciler:
                 instance.lease_owner = None
                 instance.lease_until = None
                 await session.commit()
+
+    def _in_sync(self, instance: Instance, workloads: list[Workload]) -> bool:
+        """Whether the listing shows the instance exactly as recorded, and as it should
+        be: running and serving (health as last recorded), or suspended and stopped."""
+        if instance.attempts or len(workloads) > 1:
+            return False
+        current = workloads[0] if workloads else None
+        if current is not None and current.revision != instance.revision:
+            return False
+        desired = DesiredState(instance.desired_state)
+        if desired is DesiredState.RUNNING and current is not None:
+            port = current.host_port or instance.address_port
+            seen = self.health.judged(current, self._health_path(instance), port)
+            return (
+                seen.state is RunState.RUNNING
+                and seen.serving
+                and instance.state == InstanceState.RUNNING.value
+                and instance.health == seen.health.value
+                and instance.workload_id == seen.id
+                and instance.host_port == seen.host_port
+            )
+        if desired is DesiredState.STOPPED:
+            stopped = current is None or current.state is not RunState.RUNNING
+            return (
+                stopped
+                and instance.state == InstanceState.STOPPED.value
+                and (current is None or instance.workload_id == current.id)
+                and instance.host_port is None
+                and instance.health == (current.health.value if current else Health.NONE.value)
+            )
+        return False
 
     def _targets(
         self, live: list[Instance], by_instance: dict[str, list[Workload]]

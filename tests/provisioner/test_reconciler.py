@@ -33,6 +33,28 @@ from tests.provisioner.test_lifecycle import running, settle
 pytestmark = pytest.mark.docker
 
 
+async def test_a_pass_over_an_instance_in_sync_neither_leases_nor_writes_it(
+    docker_fleet: Fleet,
+) -> None:
+    instance, _ = await running(docker_fleet)
+    reconciler = docker_fleet.provisioner.reconciler
+    await reconciler.run_pass()  # records whatever the first pass observes
+    before = await docker_fleet.provisioner.get(instance.id)
+    docker_fleet.clock.advance(minutes=1)
+
+    report = await reconciler.run_pass()
+
+    after = await docker_fleet.provisioner.get(instance.id)
+    assert report.actions == {"observe": 1}
+    assert after.updated_at == before.updated_at  # no write: the row is as it was
+    assert after.lease_owner is None
+    assert (after.state, after.health) == (InstanceState.RUNNING, "healthy")
+
+    docker_fleet.client.containers.get(instance.workload_id or "").stop(timeout=1)
+    drifted = await reconciler.run_pass()  # drift: converged as before
+    assert drifted.actions == {"start": 1}
+
+
 async def test_a_removed_container_is_recreated(fleet: Fleet) -> None:
     instance, _ = await running(fleet)
     assert instance.workload_id is not None
