@@ -102,11 +102,23 @@ class HealthChecks:
         reached = workload.host_port or (port if verdict is Health.HEALTHY else None)
         return replace(workload, health=verdict, host_port=reached)
 
+    async def checked(
+        self,
+        workload: Workload,
+        health_path: str | None,
+        port: int | None,
+        client: httpx.AsyncClient | None = None,
+    ) -> Workload:
+        """``judged``, after probing the workload if a probe is due."""
+        target = target_of(workload, health_path, port)
+        if target is not None:
+            await self.probe([target], client)
+        return self.judged(workload, health_path, port)
+
     async def probe(
         self, targets: Iterable[Target], client: httpx.AsyncClient | None = None
     ) -> None:
-        """Probe those of ``targets`` that are due, together; forget workloads not among
-        them only through ``forget``."""
+        """Probe those of ``targets`` that are due, together (``forget`` drops watches)."""
         now = self.clock()
         due = [t for t in targets if self._watch(t.workload.id, now).due(now)]
         if not due:
@@ -135,6 +147,13 @@ class HealthChecks:
         if watch is None:
             watch = self._watches[workload_id] = HealthWatch(self.interval, now)
         return watch
+
+
+def target_of(workload: Workload, health_path: str | None, port: int | None) -> Target | None:
+    """What to probe of a workload: its health path at ``port`` while it runs, else none."""
+    if workload.state is not RunState.RUNNING or not health_path or not port:
+        return None
+    return Target(workload, port, health_path)
 
 
 def probing_client() -> httpx.AsyncClient:

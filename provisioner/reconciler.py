@@ -19,7 +19,7 @@ from provisioner.backends.base import Health, RunState, Workload
 from provisioner.context import ProvisionerContext
 from provisioner.drift import Action, current_and_stale, decide
 from provisioner.errors import BackendError, ProvisioningError
-from provisioner.health import HealthChecks, Target
+from provisioner.health import HealthChecks, Target, target_of
 from provisioner.models import DesiredState, Instance, InstanceState
 from provisioner.repository import InstanceRepository
 from provisioner.specs import health_path_of, hosting_plan, workload_spec
@@ -155,11 +155,12 @@ class Reconciler:
         targets = []
         for instance in live:
             current, _ = current_and_stale(by_instance.get(instance.id, []), instance.revision)
-            path = self._health_path(instance)
-            port = current.host_port or instance.address_port if current else None
-            if current is None or current.state is not RunState.RUNNING or not path or not port:
+            if current is None:
                 continue
-            targets.append(Target(current, port, path))
+            port = current.host_port or instance.address_port
+            target = target_of(current, self._health_path(instance), port)
+            if target is not None:
+                targets.append(target)
         return targets
 
     def _health_path(self, instance: Instance) -> str | None:
@@ -225,12 +226,9 @@ class Reconciler:
             await self._terminated(repo, instance, now, report)
             return
         if current is not None:
-            path = self._health_path(instance)
+            # Probed again if due (e.g. just created or started, not yet answering).
             port = current.host_port or instance.address_port
-            if path and port and current.state is RunState.RUNNING:
-                # Probed again if due (e.g. just created or started, not yet answering).
-                await self.health.probe([Target(current, port, path)])
-            current = self.health.judged(current, path, port)
+            current = await self.health.checked(current, self._health_path(instance), port)
         self._observe(repo, instance, current, desired, now)
 
     def _observe(

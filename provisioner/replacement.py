@@ -23,7 +23,7 @@ from plans import ApplicationHostingPlan, ServerHostingPlan
 from provisioner.backends.base import Health, RunState, Workload, WorkloadSpec
 from provisioner.context import ProvisionerContext
 from provisioner.errors import BackendError, InvalidTransition
-from provisioner.health import HealthChecks, Target, probing_client
+from provisioner.health import HealthChecks, probing_client
 from provisioner.models import DesiredState, Instance, UpdateStatus
 from provisioner.ports import trial_port
 from provisioner.repository import InstanceRepository
@@ -188,9 +188,7 @@ class Replacement:
                 if seen is None:
                     return None, "disappeared while starting"
                 port = seen.host_port or spec.host_port
-                if spec.health_path and port and seen.state is RunState.RUNNING:
-                    await health.probe([Target(seen, port, spec.health_path)], client)
-                seen = health.judged(seen, spec.health_path, port)
+                seen = await health.checked(seen, spec.health_path, port, client)
                 if seen.serving:
                     return seen, None
                 if seen.state is RunState.FAILED:
