@@ -7,8 +7,8 @@ which all of them may import: every metadata is ``MetaData(naming_convention=con
 with ``advanced_alchemy.base.convention`` (deterministic constraint names, which SQLite
 batch migrations need), and timestamps are ``advanced_alchemy.types.DateTimeUTC``
 (timezone-aware on every backend; naive datetimes are refused).
-``tests/portal/test_database.py`` checks the convention; :func:`all_metadata` collects the
-metadata for Alembic.
+``tests/portal/test_database.py`` checks the convention; :func:`portal.migrate.all_metadata`
+collects the metadata for Alembic.
 """
 
 from __future__ import annotations
@@ -16,23 +16,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from portal import sqlite_driver
 from portal.settings import DatabaseSettings
-
-
-def all_metadata() -> list[MetaData]:
-    """Every ``MetaData`` whose tables Alembic migrates, one per owning package."""
-    # Imported here so that importing the engine helpers does not load every model.
-    from billing import models as billing_models
-    from portal import models
-    from portal.accounts import models as account_models  # noqa: F401  (registers its tables)
-    from provisioner import models as provisioner_models
-
-    return [models.metadata, provisioner_models.metadata, billing_models.metadata]
 
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
@@ -42,6 +32,8 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         return _create_async_engine(url, echo=settings.echo)
 
     _create_parent_directory(url)
+    if url.get_driver_name() == "aiosqlite":
+        url = url.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
     engine = _create_async_engine(url, echo=settings.echo)
     # SQLite ignores foreign keys unless each connection opts in.
     event.listen(engine.sync_engine, "connect", _enable_foreign_keys)

@@ -12,10 +12,22 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 ALEMBIC_INI = Path(__file__).parent / "alembic.ini"
+
+
+def all_metadata() -> list[MetaData]:
+    """Every ``MetaData`` whose tables Alembic migrates, one per owning package."""
+    # Imported when asked: the migrations need every table, the code that migrates none.
+    from billing import models as billing_models
+    from portal import models
+    from portal.accounts import models as account_models  # noqa: F401  (registers its tables)
+    from provisioner import models as provisioner_models
+
+    return [models.metadata, provisioner_models.metadata, billing_models.metadata]
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:

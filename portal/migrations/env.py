@@ -21,7 +21,8 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 
-from portal.database import all_metadata, create_engine
+from portal.database import create_engine
+from portal.migrate import all_metadata
 from portal.settings import DatabaseSettings
 
 config = context.config

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from portal import migrate
 from portal.accounts.models import User
 from portal.cli import dockyard
-from portal.database import all_metadata, create_session_factory
+from portal.database import create_session_factory
+from portal.migrate import all_metadata
 
 # Every table some package's models declare, plus Alembic's own.
 ALL_TABLES = {"alembic_version"} | {name for data in all_metadata() for name in data.tables}
