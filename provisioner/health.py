@@ -11,6 +11,11 @@ The verdict follows the engine's old rules: a probe answered with 2xx or 3xx is 
 ``HEALTH_RETRIES`` failures in a row, one interval apart, make it unhealthy (from the
 start too, after a short grace). A watch is kept per workload, in the process
 that probes it; the verdict is also recorded on the instance.
+
+An unhealthy workload is restarted by the reconciler (the engine's check used to make
+Swarm replace its task; nothing does that now), and again after a doubling back-off while
+it never answers: ``interval`` times 2, 4, 8... up to ``RESTART_BACKOFF_MAX_SECONDS``. One
+answer resets the count. The count lives with the watch, so a restarted worker starts over.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ HEALTH_RETRIES = 3
 START_GRACE_SECONDS = 10.0
 # Probes of one pass run together, up to this many at once.
 PROBES_AT_ONCE = 32
+# The longest wait between two restarts of a workload that never answers in between.
+RESTART_BACKOFF_MAX_SECONDS = 900.0
 
 
 @dataclass
@@ -42,6 +49,8 @@ class HealthWatch:
     failures: int = 0
     last_probe: float | None = None
     verdict: Health = Health.STARTING
+    restarts: int = 0  # restarts for being unhealthy since it last answered
+    restarted_at: float | None = None
 
     def due(self, now: float) -> bool:
         """Starting workloads are probed at every chance: their first answer is awaited."""
@@ -58,6 +67,7 @@ class HealthWatch:
             self.last_probe = now
         if answered:
             self.failures = 0
+            self.restarts = 0
             self.verdict = Health.HEALTHY
         elif spaced:  # failures count one interval apart, as the engine's did
             self.failures += 1
@@ -67,6 +77,23 @@ class HealthWatch:
             ):
                 self.verdict = Health.UNHEALTHY
         return self.verdict
+
+    def restart_due(self, now: float) -> bool:
+        """Unhealthy, and the back-off since the last restart (if any) has passed."""
+        if self.verdict is not Health.UNHEALTHY:
+            return False
+        if self.restarted_at is None:
+            return True
+        wait = min(self.interval * 2.0**self.restarts, RESTART_BACKOFF_MAX_SECONDS)
+        return now - self.restarted_at >= wait
+
+    def restarted(self, now: float) -> None:
+        """Watched from the start again, as a new workload, keeping the restart count."""
+        self.restarts += 1
+        self.restarted_at = self.started = now
+        self.failures = 0
+        self.last_probe = None
+        self.verdict = Health.STARTING
 
 
 @dataclass(frozen=True)
@@ -135,6 +162,17 @@ class HealthChecks:
             return
         async with probing_client() as http:
             await asyncio.gather(*(one(target, http) for target in due))
+
+    def restart_due(self, workload_id: str) -> bool:
+        """Whether the workload is unhealthy and may be restarted now (see the module)."""
+        watch = self._watches.get(workload_id)
+        return watch is not None and watch.restart_due(self.clock())
+
+    def restarted(self, workload_id: str) -> int:
+        """Note a restart for being unhealthy; how many since it last answered."""
+        watch = self._watch(workload_id, self.clock())
+        watch.restarted(self.clock())
+        return watch.restarts
 
     def forget(self, keep: Iterable[str]) -> None:
         """Drop the watches of workloads that are gone (all but ``keep``)."""

@@ -19,7 +19,7 @@ from provisioner.backends.base import Health, RunState, Workload
 from provisioner.context import ProvisionerContext
 from provisioner.drift import Action, current_and_stale, decide
 from provisioner.errors import BackendError, ProvisioningError
-from provisioner.health import HealthChecks, Target, target_of
+from provisioner.health import HEALTH_RETRIES, HealthChecks, Target, target_of
 from provisioner.models import DesiredState, Instance, InstanceState
 from provisioner.repository import InstanceRepository
 from provisioner.specs import health_path_of, hosting_plan, workload_spec
@@ -229,7 +229,32 @@ class Reconciler:
             # Probed again if due (e.g. just created or started, not yet answering).
             port = current.host_port or instance.address_port
             current = await self.health.checked(current, self._health_path(instance), port)
+            if was is InstanceState.RUNNING and self.health.restart_due(current.id):
+                current = await self._restart_unhealthy(repo, instance, current, now, report)
         self._observe(repo, instance, current, desired, now)
+
+    async def _restart_unhealthy(
+        self,
+        repo: InstanceRepository,
+        instance: Instance,
+        current: Workload,
+        now: datetime,
+        report: PassReport,
+    ) -> Workload:
+        """A serving instance that stopped answering its health path is restarted, with
+        a back-off while it never answers (provisioner.health)."""
+        path = self._health_path(instance)
+        restarted = await self.ctx.engine(self.ctx.backend.restart, current.id)
+        count = self.health.restarted(restarted.id)
+        repo.record(
+            instance,
+            "restarted",
+            f"{path} did not answer {HEALTH_RETRIES} times in a row: restarted"
+            + (f" ({count} restarts without an answer)" if count > 1 else ""),
+            now,
+        )
+        report.count("restart_unhealthy")
+        return self.health.judged(restarted, path, restarted.host_port or instance.address_port)
 
     def _observe(
         self,

@@ -12,6 +12,7 @@ import pytest
 from provisioner.backends.base import Health, RunState, Workload
 from provisioner.health import (
     HEALTH_RETRIES,
+    RESTART_BACKOFF_MAX_SECONDS,
     START_GRACE_SECONDS,
     HealthChecks,
     HealthWatch,
@@ -69,6 +70,39 @@ def test_a_serving_workload_turns_unhealthy_after_failures_in_a_row_and_recovers
         verdict = watch.observe(False, 1.0 + (2 + n) * INTERVAL)
     assert verdict is Health.UNHEALTHY
     assert watch.observe(True, 1.0 + 9 * INTERVAL) is Health.HEALTHY
+
+
+def unhealthy_from(watch: HealthWatch, start: float) -> float:
+    """Fails the watch's probes from ``start`` until it is unhealthy; when that was."""
+    now = start
+    while watch.observe(False, now) is not Health.UNHEALTHY:
+        now += watch.interval
+    return now
+
+
+def test_an_unhealthy_workload_is_restarted_then_again_after_a_doubling_back_off() -> None:
+    watch = HealthWatch(INTERVAL, started=0.0)
+    watch.observe(True, 1.0)
+    assert not watch.restart_due(1.0)  # healthy
+    now = unhealthy_from(watch, 1.0 + INTERVAL)
+    assert watch.restart_due(now)  # the first restart waits for nothing
+    waits = []
+    for _ in range(8):
+        watch.restarted(now)
+        assert watch.verdict is Health.STARTING  # watched as a new workload, with a grace
+        now = unhealthy_from(watch, now + 1.0)
+        while not watch.restart_due(now):
+            now += 1.0
+        waits.append(now - (watch.restarted_at or 0.0))
+    # The first back-off (2 intervals) is shorter than judging a restarted workload takes
+    # (grace, then three failures an interval apart); later ones are what waits.
+    assert waits[0] == 3 * INTERVAL + 1.0
+    assert waits[1:3] == [4 * INTERVAL, 8 * INTERVAL]
+    assert max(waits) == RESTART_BACKOFF_MAX_SECONDS  # capped
+    watch.observe(True, now)  # one answer: the count starts over
+    assert watch.restarts == 0
+    unhealthy_from(watch, now + INTERVAL)
+    assert watch.restart_due(now + 4 * INTERVAL)
 
 
 def test_the_verdict_replaces_the_engines_health_only_where_a_path_is_probed() -> None:

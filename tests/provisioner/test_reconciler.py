@@ -74,6 +74,49 @@ async def test_a_removed_container_is_recreated(fleet: Fleet) -> None:
     assert "repaired" in kinds
 
 
+def app_container(fleet: Fleet, workload_id: str) -> docker.models.containers.Container:
+    """The container serving a workload: itself, or a Swarm service's running task's."""
+    if fleet.backend.name != "swarm":
+        return fleet.client.containers.get(workload_id)
+    label = f"com.docker.swarm.service.id={fleet.client.services.get(workload_id).id}"
+    tasks = fleet.client.containers.list(filters={"label": label, "status": "running"})
+    assert len(tasks) == 1, tasks
+    return tasks[0]
+
+
+async def test_an_instance_that_stops_answering_is_restarted(fleet: Fleet) -> None:
+    instance, address = await running(fleet)
+    assert instance.workload_id is not None
+    broken = app_container(fleet, instance.workload_id)
+    started = broken.attrs["State"]["StartedAt"]
+    # The application still runs but its health path (/) answers 404 from now on.
+    assert (
+        broken.exec_run(["/bin/busybox", "mv", "/www/index.html", "/www/away.html"]).exit_code == 0
+    )
+    reconciler = fleet.provisioner.reconciler
+
+    deadline = asyncio.get_running_loop().time() + 30
+    actions: dict[str, int] = {}
+    while "restart_unhealthy" not in actions:
+        assert asyncio.get_running_loop().time() < deadline, "never restarted"
+        actions = (await reconciler.run_pass()).actions
+        await asyncio.sleep(0.5)
+
+    events = (await fleet.provisioner.view(instance.id)).events
+    restarted = [event for event in events if event.kind == "restarted"]
+    assert restarted
+    assert "/ did not answer 3 times in a row" in restarted[0].message
+    if fleet.backend.name != "swarm":  # the same container, started again, files and all
+        broken.reload()
+        assert broken.attrs["State"]["StartedAt"] != started
+        broken.exec_run(["/bin/busybox", "mv", "/www/away.html", "/www/index.html"])
+    back = await settle(fleet, instance.id)
+    if fleet.backend.name == "swarm":  # a new task, from the image: the page is back
+        assert app_container(fleet, instance.workload_id).id != broken.id
+    assert (back.state, back.health) == (InstanceState.RUNNING, "healthy")
+    await wait_for_page(address, "version 1")  # at the address it had
+
+
 async def test_a_container_stopped_by_hand_is_started(docker_fleet: Fleet) -> None:
     instance, _ = await running(docker_fleet)
     assert instance.workload_id is not None
