@@ -26,7 +26,8 @@ from billing.reconcile.stripe.ids import CustomerIndex
 from billing.reconcile.stripe.meter import find_meter_id, meter_summaries
 from billing.reconcile.stripe.reader import stream_invoices
 from billing.reconcile.stripe.retry import DEFAULT_RETRY, Retry
-from billing.repository.standings import StandingRepository
+from billing.repository.customers import CustomerRepository
+from billing.repository.subscriptions import SubscriptionRepository
 
 # An automatically charged invoice has no due date; Stripe retries the card for days.
 # Open this long after it was created, it counts as unpaid past due.
@@ -63,9 +64,8 @@ async def reconcile_month(
     usage = await usage_accounts(ctx, month, customer)
     async with ctx.sessions() as session:
         index = await CustomerIndex.load(session)
-        standings = StandingRepository(session)
-        subscriptions = await standings.subscriptions(customer)
-        currencies = await standings.currencies(customer)
+        subscriptions = await SubscriptionRepository(session).standings(customer)
+        currencies = await CustomerRepository(session).currencies(customer)
     matcher = Matcher(
         str(month),
         expected,

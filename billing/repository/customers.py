@@ -16,6 +16,13 @@ class CustomerRepository:
     def add(self, customer: Customer) -> None:
         self.session.add(customer)
 
+    async def currencies(self, customer_id: str | None = None) -> dict[str, str]:
+        """Each customer's currency (or only ``customer_id``'s)."""
+        query = select(Customer.id, Customer.currency)
+        if customer_id is not None:
+            query = query.where(Customer.id == customer_id)
+        return {row[0]: row[1] for row in await self.session.execute(query)}
+
     async def get(self, customer_id: str) -> Customer:
         customer = await self.session.get(Customer, customer_id)
         if customer is None:

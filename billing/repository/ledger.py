@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,15 +17,6 @@ from billing.models import (
 )
 from billing.periods import Period
 from billing.support_time.allowance import Work
-
-
-def period_start(period: str) -> datetime:
-    return Period.parse(period).start
-
-
-def previous_period(period: str) -> str:
-    return str(Period.parse(period).previous())
-
 
 # The states an entry can be billed from; pending and rejected ones never are.
 BILLABLE_STATES = (EntryState.RECORDED.value, EntryState.APPROVED.value)
@@ -97,19 +87,6 @@ class LedgerRepository:
 
     def add(self, entry: SupportEntry) -> None:
         self.session.add(entry)
-
-    async def subscriptions(self, customer_id: str) -> list[Subscription]:
-        """The customer's subscriptions that ever started (not waiting for checkout), by
-        start (``ever_started`` orders those read already alike)."""
-        query = (
-            select(Subscription)
-            .where(
-                Subscription.customer_id == customer_id,
-                Subscription.state != SubscriptionState.PENDING.value,
-            )
-            .order_by(Subscription.started_at, Subscription.id)
-        )
-        return list(await self.session.scalars(query))
 
     async def entry(self, entry_id: str, *, lock: bool = False) -> SupportEntry:
         query = select(SupportEntry).where(SupportEntry.id == entry_id)
@@ -281,22 +258,3 @@ class LedgerRepository:
                 .values(state=EntryState.BILLED.value)
                 .execution_options(synchronize_session=False)
             )
-
-    async def open_before(self, period: str) -> list[Subscription]:
-        """Started subscriptions with a period before ``period`` still open."""
-        last = (
-            select(ClosedPeriod.subscription_id, func.max(ClosedPeriod.period).label("last"))
-            .group_by(ClosedPeriod.subscription_id)
-            .subquery()
-        )
-        query = (
-            select(Subscription)
-            .outerjoin(last, last.c.subscription_id == Subscription.id)
-            .where(
-                Subscription.state != SubscriptionState.PENDING.value,
-                Subscription.started_at < period_start(period),
-                or_(last.c.last.is_(None), last.c.last < previous_period(period)),
-            )
-            .order_by(Subscription.id)
-        )
-        return list(await self.session.scalars(query))

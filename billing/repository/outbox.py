@@ -15,7 +15,6 @@ from billing.models import (
     ClosedPeriod,
     OutboxMessage,
     OutboxState,
-    Subscription,
     SubscriptionState,
     SupportEntry,
 )
@@ -204,17 +203,6 @@ class OutboxRepository:
         )
 
     # What billing.subscriptions.final_invoice asks.
-
-    async def running_past(self, customer_id: str, boundary: datetime) -> list[Subscription]:
-        """The customer's started, live subscriptions that run on past ``boundary``."""
-        found = await self.session.scalars(
-            select(Subscription).where(
-                Subscription.customer_id == customer_id,
-                Subscription.state.in_(_LIVE_STATES),
-                or_(Subscription.cancel_at.is_(None), Subscription.cancel_at > boundary),
-            )
-        )
-        return list(found)
 
     async def items_waiting(self, customer_id: str, since: datetime) -> bool:
         """Whether invoice items were queued for the customer from ``since`` on and after

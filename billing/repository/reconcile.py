@@ -16,7 +16,6 @@ from billing.models import (
     EntryCategory,
     OutboxMessage,
     Subscription,
-    SubscriptionState,
     SupportEntry,
 )
 from billing.outbox import OutboxKind
@@ -35,24 +34,6 @@ ITEM_BATCH = 2000  # invoice items read at once: bounds the expected side's memo
 class ReconcileRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def subscriptions_live_in(
-        self, start: datetime, end: datetime, customer_id: str | None = None
-    ) -> list[Subscription]:
-        """Subscriptions that started before ``end`` and had not ended by ``start``;
-        never one still waiting for checkout."""
-        query = (
-            select(Subscription)
-            .where(
-                Subscription.state != SubscriptionState.PENDING.value,
-                Subscription.started_at < end,
-                or_(Subscription.ended_at.is_(None), Subscription.ended_at > start),
-            )
-            .order_by(Subscription.customer_id, Subscription.started_at, Subscription.id)
-        )
-        if customer_id is not None:
-            query = query.where(Subscription.customer_id == customer_id)
-        return list(await self.session.scalars(query))
 
     async def subscription_messages(self, subscription_ids: Collection[str]) -> list[OutboxMessage]:
         """The create, update and cancel messages of these subscriptions, oldest first."""

@@ -8,7 +8,8 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.errors import UnknownCustomer, UnknownSubscription
-from billing.models import Customer, OutboxMessage, Subscription, SubscriptionState
+from billing.models import ClosedPeriod, Customer, OutboxMessage, Subscription, SubscriptionState
+from billing.periods import Period
 
 _LIVE = [
     SubscriptionState.TRIALING.value,
@@ -75,6 +76,83 @@ class SubscriptionRepository:
         if not rows:
             raise UnknownCustomer(customer_id)
         return rows[0][0], [subscription for _, subscription in rows if subscription is not None]
+
+    async def started(self, customer_id: str) -> list[Subscription]:
+        """The customer's subscriptions that ever started (not waiting for checkout), by
+        start (``ever_started`` orders those read already alike)."""
+        query = (
+            select(Subscription)
+            .where(
+                Subscription.customer_id == customer_id,
+                Subscription.state != SubscriptionState.PENDING.value,
+            )
+            .order_by(Subscription.started_at, Subscription.id)
+        )
+        return list(await self.session.scalars(query))
+
+    async def open_before(self, period: str) -> list[Subscription]:
+        """Started subscriptions with a period before ``period`` still open."""
+        before = Period.parse(period)
+        last = (
+            select(ClosedPeriod.subscription_id, func.max(ClosedPeriod.period).label("last"))
+            .group_by(ClosedPeriod.subscription_id)
+            .subquery()
+        )
+        query = (
+            select(Subscription)
+            .outerjoin(last, last.c.subscription_id == Subscription.id)
+            .where(
+                Subscription.state != SubscriptionState.PENDING.value,
+                Subscription.started_at < before.start,
+                or_(last.c.last.is_(None), last.c.last < str(before.previous())),
+            )
+            .order_by(Subscription.id)
+        )
+        return list(await self.session.scalars(query))
+
+    async def running_past(self, customer_id: str, boundary: datetime) -> list[Subscription]:
+        """The customer's started, live subscriptions that run on past ``boundary``."""
+        found = await self.session.scalars(
+            select(Subscription).where(
+                Subscription.customer_id == customer_id,
+                Subscription.state.in_(_LIVE),
+                or_(Subscription.cancel_at.is_(None), Subscription.cancel_at > boundary),
+            )
+        )
+        return list(found)
+
+    async def live_in(
+        self, start: datetime, end: datetime, customer_id: str | None = None
+    ) -> list[Subscription]:
+        """Subscriptions that started before ``end`` and had not ended by ``start``;
+        never one still waiting for checkout."""
+        query = (
+            select(Subscription)
+            .where(
+                Subscription.state != SubscriptionState.PENDING.value,
+                Subscription.started_at < end,
+                or_(Subscription.ended_at.is_(None), Subscription.ended_at > start),
+            )
+            .order_by(Subscription.customer_id, Subscription.started_at, Subscription.id)
+        )
+        if customer_id is not None:
+            query = query.where(Subscription.customer_id == customer_id)
+        return list(await self.session.scalars(query))
+
+    async def standings(
+        self, customer_id: str | None = None
+    ) -> list[tuple[str, str, str, str | None]]:
+        """(subscription id, customer id, state, suspension reason) of every subscription."""
+        query = select(
+            Subscription.id,
+            Subscription.customer_id,
+            Subscription.state,
+            Subscription.suspension_reason,
+        )
+        if customer_id is not None:
+            query = query.where(Subscription.customer_id == customer_id)
+        rows = await self.session.execute(query)
+        return [(row[0], row[1], row[2], row[3]) for row in rows]
 
     async def count_by_state(self) -> dict[str, int]:
         """How many subscriptions are in each state (states with none are absent)."""

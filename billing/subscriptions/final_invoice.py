@@ -19,6 +19,7 @@ from billing.models import Subscription
 from billing.outbox import InvoiceCreate, enqueue
 from billing.periods import Period
 from billing.repository.outbox import OutboxRepository
+from billing.repository.subscriptions import SubscriptionRepository
 from plans import Catalog
 
 
@@ -28,7 +29,7 @@ async def cycle_invoice_coming(
     """Whether one of the customer's subscriptions will still be invoiced for a new cycle:
     it recurs (a package or a per-hour service has no cycles) and runs on past the end of
     this month."""
-    running = await OutboxRepository(session).running_past(customer_id, Period.of(now).end)
+    running = await SubscriptionRepository(session).running_past(customer_id, Period.of(now).end)
     return any(
         s.plan_id in catalog and catalog.get(s.plan_id, s.plan_version).pricing.interval.months
         for s in running

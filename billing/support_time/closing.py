@@ -213,7 +213,7 @@ class PeriodClosing:
         last = Period.of(now - CLOSING_GRACE).previous()
         catalog = self.ctx.catalog()
         async with self.ctx.sessions() as session:
-            due = await LedgerRepository(session).open_before(str(last.next()))
+            due = await SubscriptionRepository(session).open_before(str(last.next()))
             session.expunge_all()
         count = 0
         for start in range(0, len(due), self.BATCH):
@@ -249,7 +249,9 @@ class PeriodClosing:
         locked = 0
         async with self.ctx.sessions() as session, session.begin():
             repo = LedgerRepository(session)
-            for subscription in await repo.open_before(str(period.next())):
+            for subscription in await SubscriptionRepository(session).open_before(
+                str(period.next())
+            ):
                 rows = await close_through(
                     repo, self.ctx.catalog(), subscription, period, now, closed_by
                 )

@@ -90,7 +90,11 @@ class Ledger:
             repo = LedgerRepository(session)
             await CustomerRepository(session).lock(customer_id)
             subscription, terms = covering(
-                self.ctx.catalog(), await repo.subscriptions(customer_id), customer_id, kind, at
+                self.ctx.catalog(),
+                await SubscriptionRepository(session).started(customer_id),
+                customer_id,
+                kind,
+                at,
             )
             if extra_work and not isinstance(terms, FlatRate):
                 raise ExtraWorkNotOffered(
@@ -262,7 +266,7 @@ class Ledger:
             # The subscription in force at the period's last moment (so far), or its first.
             at = max(wanted.start, min(now, wanted.end - timedelta(microseconds=1)))
             started = (
-                await repo.subscriptions(customer_id)
+                await SubscriptionRepository(reading).started(customer_id)
                 if subscriptions is None
                 else ever_started(subscriptions)
             )

@@ -39,6 +39,7 @@ from billing.reconcile.expected.usage import cycles_to_meter, summarize_usage, u
 from billing.reconcile.lines import ExpectedLine, UsageAccount
 from billing.repository.customers import CustomerRepository
 from billing.repository.reconcile import ReconcileRepository
+from billing.repository.subscriptions import SubscriptionRepository
 from billing.stripe.catalog import is_metered
 
 __all__ = ["expected_lines", "usage_accounts"]
@@ -60,7 +61,9 @@ async def expected_lines(
         repo = ReconcileRepository(session)
         if customer_id is not None:
             await CustomerRepository(session).get(customer_id)
-        subscriptions = await repo.subscriptions_live_in(wanted.start, wanted.end, customer_id)
+        subscriptions = await SubscriptionRepository(session).live_in(
+            wanted.start, wanted.end, customer_id
+        )
         histories = await _histories(repo, subscriptions)
         billed: list[BilledSubscription] = []
         for subscription in subscriptions:
