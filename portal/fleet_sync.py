@@ -2,7 +2,8 @@
 
 Level-triggered like the reconciler: every tick looks at every hosting subscription and
 makes its instance's desired state match, so a lost webhook or a crash in between only
-delays the change.
+delays the change. Customers in checkout get their network made ahead of their first
+instance (portal.checkout_networks).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import timedelta
 
 from billing import BillingContext, Subscriptions
 from plans import ApplicationHostingPlan, CatalogError, Plan, ServerHostingPlan
+from portal.checkout_networks import CheckoutNetworks
 from portal.errors import PlanChangeHeld, PortalError
 from portal.policy import desired_instance_state
 from provisioner import (
@@ -43,6 +45,8 @@ class SyncReport:
     resumed: list[str] = field(default_factory=list)
     terminated: list[str] = field(default_factory=list)
     replanned: list[str] = field(default_factory=list)
+    networks_made: list[str] = field(default_factory=list)  # customers in checkout
+    networks_removed: list[str] = field(default_factory=list)  # checkouts abandoned
     errors: list[str] = field(default_factory=list)
 
 
@@ -68,11 +72,20 @@ async def sync_instances(
     report = SyncReport()
     now = billing.clock()
     catalog = billing.catalog()
+    networks = CheckoutNetworks(now, grace)
     for subscription in await Subscriptions(billing).list():
         plan = catalog.get(subscription.plan_id, subscription.plan_version)
         if not isinstance(plan, ApplicationHostingPlan | ServerHostingPlan):
             continue
         desired = desired_instance_state(subscription.state, subscription.ended_at, now, grace)
+        networks.note(
+            subscription.customer_id,
+            subscription.state,
+            desired,
+            subscription.instance_ref,
+            subscription.created_at,
+            subscription.ended_at,
+        )
         try:
             if subscription.instance_ref is None:
                 if desired is DesiredState.RUNNING:
@@ -105,4 +118,5 @@ async def sync_instances(
             # One instance's trouble must not stop the others; the next tick retries.
             log.warning("subscription %s: %s", subscription.id, error)
             report.errors.append(f"{subscription.id}: {error}")
+    await networks.apply(provisioner, report)
     return report

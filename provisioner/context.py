@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,13 @@ from provisioner.settings import ProvisionerSettings
 P = ParamSpec("P")
 R = TypeVar("R")
 Clock = Callable[[], datetime]
+
+# Engine calls get threads of their own. In asyncio's default pool (cpu + 4 threads:
+# six here) a few slow calls (the engine makes networks one at a time, a second each)
+# held every thread, and a 20 ms listing of another provision waited 10 s behind them.
+# The threads mostly wait on the engine's socket, so many are cheap.
+ENGINE_THREADS = 64
+_ENGINE_POOL = ThreadPoolExecutor(ENGINE_THREADS, thread_name_prefix="dockyard-engine")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,5 +44,6 @@ class ProvisionerContext:
         return nullcontext(session) if session is not None else self.sessions()
 
     async def engine(self, call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run a (blocking) backend call off the event loop."""
-        return await asyncio.to_thread(functools.partial(call, *args, **kwargs))
+        """Run a (blocking) backend call off the event loop, in the engine's own threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_ENGINE_POOL, functools.partial(call, *args, **kwargs))

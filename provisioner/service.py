@@ -125,6 +125,21 @@ class Provisioner:
         await self.reconciler.converge(instance.id)
         return await self.get(instance.id)
 
+    async def prepare_network(self, customer_ref: str) -> None:
+        """Make the customer's network ahead of their first instance (e.g. while they pay):
+        the engine makes networks one at a time, a second or more each on a busy host,
+        so a first provision that makes its own waits for it and for everyone else's."""
+        await self.ctx.engine(self.ctx.backend.prepare_network, customer_ref)
+
+    async def release_network(self, customer_ref: str) -> bool:
+        """Remove a prepared network that no instance came to use (an abandoned checkout);
+        False, and nothing removed, while the customer has a live instance."""
+        async with self.ctx.sessions() as session:
+            if await InstanceRepository(session).customer_has_live_instances(customer_ref):
+                return False
+        await self.ctx.engine(self.ctx.backend.remove_network, customer_ref)
+        return True
+
     async def get(self, instance_id: str, customer_ref: str | None = None) -> Instance:
         async with self.ctx.sessions() as session:
             return await InstanceRepository(session).get(instance_id, customer_ref)

@@ -10,6 +10,7 @@ from provisioner.backends.base import Backend
 from provisioner.backends.docker import DockerBackend
 from provisioner.backends.engine_errors import EngineErrors
 from provisioner.backends.swarm import SwarmBackend
+from provisioner.context import ENGINE_THREADS
 from provisioner.settings import BackendKind, ProvisionerSettings
 
 # Seconds an engine call may take before it counts as unanswered. Stops add their own
@@ -42,5 +43,9 @@ def _connect(settings: ProvisionerSettings) -> DockerClient:
     # can find the engine missing.
     with EngineErrors(settings.docker_url).translated("connecting to the engine"):
         if settings.docker_url:
-            return DockerClient(base_url=settings.docker_url, timeout=ENGINE_TIMEOUT_SECONDS)
-        return from_env(timeout=ENGINE_TIMEOUT_SECONDS)
+            return DockerClient(
+                base_url=settings.docker_url,
+                timeout=ENGINE_TIMEOUT_SECONDS,
+                max_pool_size=ENGINE_THREADS,  # a connection per engine thread, kept
+            )
+        return from_env(timeout=ENGINE_TIMEOUT_SECONDS, max_pool_size=ENGINE_THREADS)

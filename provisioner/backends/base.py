@@ -140,6 +140,10 @@ class Backend(Protocol):
     def remove_volumes(self, instance_id: str) -> int:
         """Delete the instance's data volumes (purge). Returns how many were removed."""
 
+    def prepare_network(self, customer_ref: str) -> None:
+        """Make the customer's network now if it is missing, ahead of their first workload
+        (the engine makes networks one at a time, a second or more each)."""
+
     def remove_network(self, customer_ref: str) -> None:
         """Delete the customer's network once none of their workloads uses it."""
 

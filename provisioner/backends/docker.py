@@ -54,6 +54,7 @@ from provisioner.errors import WorkloadFailed
 from provisioner.settings import ProvisionerSettings
 
 FAILURE_LOG_LINES = 20
+NETWORK_DRIVER = "bridge"
 
 
 class DockerBackend:
@@ -77,7 +78,7 @@ class DockerBackend:
     def create(self, spec: WorkloadSpec) -> Workload:
         subject = f"instance {spec.instance_id}"
         with self._errors.translated(subject, image=spec.image):
-            network = ensure_network(self._api, spec.customer_ref, driver="bridge")
+            network = ensure_network(self._api, spec.customer_ref, driver=NETWORK_DRIVER)
             for volume in spec.volumes:
                 self._api.create_volume(
                     volume_name(spec.instance_id, volume.name), labels=volume_labels(spec)
@@ -179,6 +180,10 @@ class DockerBackend:
     def remove_volumes(self, instance_id: str) -> int:
         with self._errors.translated(f"instance {instance_id}"):
             return remove_instance_volumes(self._api, instance_id)
+
+    def prepare_network(self, customer_ref: str) -> None:
+        with self._errors.translated(f"customer {customer_ref}"):
+            ensure_network(self._api, customer_ref, driver=NETWORK_DRIVER)
 
     def remove_network(self, customer_ref: str) -> None:
         with self._errors.translated(f"customer {customer_ref}"):

@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import hashlib
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,13 @@ from provisioner.errors import BackendError
 # What the engine answers when a network still has members: local containers
 # ("active endpoints") or, on Swarm, services and tasks ("in use").
 _IN_USE = ("active endpoints", "in use")
+# The Swarm backend's customer networks: containers of services and tasks can join them.
+OVERLAY: Json = {"driver": "overlay", "attachable": True, "scope": "swarm"}
 _NAME_TAKEN = "name conflicts with an existing object"
+# The engine makes networks one at a time (about a second each on a host with many
+# bridges: every one adds iptables rules). Twenty asked at once would wait in the engine
+# for up to twenty seconds, past the client's read timeout; they wait here instead.
+_CREATING = threading.BoundedSemaphore(2)
 
 
 def ensure_network(api: Any, customer_ref: str, *, driver: str, **options: Any) -> str:
@@ -40,21 +47,40 @@ def ensure_network(api: Any, customer_ref: str, *, driver: str, **options: Any) 
     on an engine where both were used).
     """
     name = network_name(customer_ref)
+    made = _made(api, name, driver)
+    if made is not None:
+        return made
     with _held(api, name):
         return _ensure(api, customer_ref, name, driver, options)
+
+
+def _made(api: Any, name: str, driver: str) -> str | None:
+    """The network's id if exactly one of that name exists with ``driver``: one inspect
+    by name, where listing by name makes the engine match against every network (50 ms
+    against 18 ms with 800 networks), then an inspect. Anything else (none, two of one
+    name, another driver, one Swarm is still making) takes the careful path."""
+    try:
+        found: Json = api.inspect_network(name)
+    except docker.errors.APIError:  # not found, or ambiguous: two of that name
+        return None
+    if found.get("Name") != name or found.get("Driver") != driver:
+        return None
+    network_id: str = found["Id"]
+    return network_id
 
 
 def _ensure(api: Any, customer_ref: str, name: str, driver: str, options: Json) -> str:
     found = _named(api, name)
     if not found:
         try:
-            api.create_network(
-                name,
-                driver=driver,
-                labels=network_labels(customer_ref),
-                check_duplicate=True,
-                **options,
-            )
+            with _CREATING:
+                api.create_network(
+                    name,
+                    driver=driver,
+                    labels=network_labels(customer_ref),
+                    check_duplicate=True,
+                    **options,
+                )
         except docker.errors.APIError as error:
             # Another worker created it first (engines that still refuse, and Swarm, which
             # answers 500 "name conflicts with an existing object"): the same network.

@@ -31,10 +31,8 @@ Where API 1.41 (Docker 20.10) falls short of the Docker backend:
 - Stopping or removing takes about 3 s longer than on the Docker backend: the engine
   waits 2 s (fixed) for the cluster's gossip to forget a task before stopping it.
 
-Engine calls: ``list_workloads`` makes three however many services there are (the
-services, all their tasks, this node's task containers for their health; one when there
-are no services), ``inspect`` three as well; the waits in ``create``, ``start``,
-``restart``, ``stop`` and ``remove`` poll the tasks every 0.1 s.
+Engine calls: ``list_workloads`` and ``inspect`` make three however many services there
+are (services, tasks, this node's task containers for health; one if none); waits poll 0.1 s.
 """
 
 from __future__ import annotations
@@ -49,7 +47,7 @@ import docker.errors
 from provisioner.backends.base import Usage, Workload, WorkloadSpec, managed_filter
 from provisioner.backends.engine_errors import HTTP_CONFLICT, EngineErrors, explanation, gone
 from provisioner.backends.engine_terms import Json, workload_labels, workload_name
-from provisioner.backends.networks import ensure_network, remove_network
+from provisioner.backends.networks import OVERLAY, ensure_network, remove_network
 from provisioner.backends.swarm_spec import (
     endpoint_spec,
     placement,
@@ -139,9 +137,7 @@ class SwarmBackend:
             # Swarm would accept the service and fail each task; say so at once instead.
             # (Checked on the manager: on a larger swarm every node needs the image.)
             self._api.inspect_image(spec.image)
-            network = ensure_network(
-                self._api, spec.customer_ref, driver="overlay", attachable=True, scope="swarm"
-            )
+            network = ensure_network(self._api, spec.customer_ref, **OVERLAY)
             try:
                 created: Json = self._api.create_service(
                     task_template(spec, network, self._settings, self._placement),
@@ -243,6 +239,10 @@ class SwarmBackend:
     def remove_volumes(self, instance_id: str) -> int:
         with self._errors.translated(f"instance {instance_id}"):
             return remove_instance_volumes(self._api, instance_id)
+
+    def prepare_network(self, customer_ref: str) -> None:
+        with self._errors.translated(f"customer {customer_ref}"):
+            ensure_network(self._api, customer_ref, **OVERLAY)
 
     def remove_network(self, customer_ref: str) -> None:
         with self._errors.translated(f"customer {customer_ref}"):

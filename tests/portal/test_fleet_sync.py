@@ -16,6 +16,7 @@ from billing.models import SubscriptionState
 from billing.repository.subscriptions import SubscriptionRepository
 from billing.subscriptions.lifecycle import Subscriptions
 from portal.fleet_sync import sync_instances
+from provisioner.backends.engine_terms import network_name
 from provisioner.models import InstanceState, SuspensionReason
 from provisioner.settings import BackendKind
 from tests.fixtures.docker import remove_everything_of
@@ -98,3 +99,76 @@ async def test_payment_does_not_resume_an_operators_suspension(world: Fleet) -> 
 
     assert report.resumed == []
     assert (await world.provisioner.get(instance_id)).suspension_reason == "manual"
+
+
+def network_ids(world: Fleet, customer_ref: str) -> list[str]:
+    name = network_name(customer_ref)
+    listed = world.client.api.networks(names=[name])
+    return [network["Id"] for network in listed if network["Name"] == name]
+
+
+async def in_checkout(world: Fleet, billing: BillingContext) -> tuple[str, str]:
+    """A customer whose hosting subscription waits for payment: (customer, subscription)."""
+    customer = await Customers(billing).create(f"{world.customer()}@example.com", "Cy", "")
+    world.customers.append(customer.id)
+    subscription = await Subscriptions(billing).subscribe(
+        customer.id, "app-starter", stripe_checkout=False
+    )
+    await set_state(billing, subscription.id, SubscriptionState.PENDING)
+    return customer.id, subscription.id
+
+
+async def test_a_customer_in_checkout_gets_the_network_the_instance_then_joins(
+    world: Fleet,
+) -> None:
+    billing = billing_of(world)
+    customer, subscription = await in_checkout(world, billing)
+
+    paying = await sync_instances(billing, world.provisioner)
+
+    assert (paying.provisioned, paying.networks_made) == ([], [customer])
+    prepared = network_ids(world, customer)
+    assert len(prepared) == 1
+    await set_state(billing, subscription, SubscriptionState.ACTIVE)
+    paid = await sync_instances(billing, world.provisioner)
+    assert len(paid.provisioned) == 1
+    assert paid.networks_made == []
+    instance = await world.provisioner.get(paid.provisioned[0])
+    assert instance.workload_id is not None
+    container = world.client.api.inspect_container(instance.workload_id)
+    joined = {n["NetworkID"] for n in container["NetworkSettings"]["Networks"].values()}
+    assert joined == set(prepared) == set(network_ids(world, customer))
+
+
+async def test_an_abandoned_checkout_leaves_no_network(world: Fleet) -> None:
+    billing = billing_of(world)
+    expired, _ = await in_checkout(world, billing)
+    cancelled, subscription = await in_checkout(world, billing)
+    await sync_instances(billing, world.provisioner)
+    assert len(network_ids(world, expired)) == len(network_ids(world, cancelled)) == 1
+
+    # One cancelled before paying (Stripe: incomplete_expired); the other's checkout
+    # expires a day after it began.
+    await set_state(billing, subscription, SubscriptionState.CANCELLED)
+    world.clock.advance(hours=25)
+    report = await sync_instances(billing, world.provisioner)
+
+    assert sorted(report.networks_removed) == sorted([expired, cancelled])
+    assert network_ids(world, expired) == network_ids(world, cancelled) == []
+
+
+async def test_an_abandoned_checkout_keeps_the_network_a_live_instance_uses(
+    world: Fleet,
+) -> None:
+    billing = billing_of(world)
+    customer, checkout = await in_checkout(world, billing)
+    served = await Subscriptions(billing).subscribe(customer, "app-starter", stripe_checkout=False)
+    report = await sync_instances(billing, world.provisioner)
+    assert len(report.provisioned) == 1
+    await set_state(billing, checkout, SubscriptionState.CANCELLED)
+
+    again = await sync_instances(billing, world.provisioner)
+
+    assert again.networks_removed == []
+    assert len(network_ids(world, customer)) == 1
+    assert (await Subscriptions(billing).get(served.id)).instance_ref == report.provisioned[0]

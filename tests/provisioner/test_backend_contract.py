@@ -423,3 +423,28 @@ def test_two_workers_creating_a_customers_network_at_once_settle_on_one(
     assert len(named) == 1, named
     for workload in created:
         serving(backend, workload.id)
+
+
+def test_a_prepared_network_is_the_one_the_first_workload_joins(
+    backend: Backend, docker_client: docker.DockerClient, objects: EngineObjects
+) -> None:
+    """A customer's network made ahead (while they are in checkout), then their first
+    workload: it joins that network, no second one is made, and it serves."""
+    spec = objects.spec("prepared", customer="early")
+    name = network_of(spec)
+
+    backend.prepare_network(spec.customer_ref)
+    backend.prepare_network(spec.customer_ref)  # again: the same network
+    prepared = [n["Id"] for n in docker_client.api.networks(names=[name]) if n["Name"] == name]
+    created = backend.create(spec)
+
+    assert len(prepared) == 1
+    serving(backend, created.id)
+    named = [n["Id"] for n in docker_client.api.networks(names=[name]) if n["Name"] == name]
+    assert named == prepared
+    container = docker_client.api.inspect_container(
+        container_of(docker_client, backend.name, created.id)
+    )
+    assert prepared[0] in {
+        endpoint["NetworkID"] for endpoint in container["NetworkSettings"]["Networks"].values()
+    }
