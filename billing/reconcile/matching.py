@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from billing.reconcile.findings import Finding, FindingKind
@@ -29,14 +29,15 @@ from billing.reconcile.result import LineComparison, Reconciliation, Standing, T
 @dataclass(slots=True)
 class _Actual:
     """What Stripe invoiced under one key. One per line of the period, so kept small: slots,
-    and lists without repeats (a line key is nearly always on one line of one invoice; a
-    set of one costs two and a half times a list of one)."""
+    and tuples without repeats (a line key is nearly always on one line of one invoice; a
+    set of one costs two and a half times a list of one, and a tuple of strings is left
+    out of the garbage collector's walks, a list is not)."""
 
     amount: int = 0
     quantity: int = 0
     currency: str = ""
-    invoices: list[str] = field(default_factory=list)
-    line_ids: list[str] = field(default_factory=list)
+    invoices: tuple[str, ...] = ()
+    line_ids: tuple[str, ...] = ()
     description: str = ""
     kind: LineKind = LineKind.ITEM
     customer_id: str | None = None
@@ -113,9 +114,9 @@ class Matcher:
             actual.quantity += line.quantity
             actual.currency = line.currency
             if invoice.id not in actual.invoices:
-                actual.invoices.append(invoice.id)
+                actual.invoices += (invoice.id,)
             if line.line_id not in actual.line_ids:
-                actual.line_ids.append(line.line_id)
+                actual.line_ids += (line.line_id,)
             actual.description = actual.description or line.description
             actual.kind = line.kind
             actual.customer_id = customer

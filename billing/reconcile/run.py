@@ -93,6 +93,7 @@ async def reconcile_month(
         customer=customer,
         checkpoint=checkpoint,
         on_page=on_page,
+        lines_of=month,  # the matcher looks at no other month's lines
         retry=retry,
     ):
         if invoice.id in seen:

@@ -26,12 +26,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from billing.models import OutboxMessage, Subscription
+from billing.models import Subscription
 from billing.periods import Period
 from billing.reconcile.expected.cycles import Cycle
 from billing.reconcile.expected.history import History
 from billing.reconcile.expected.subscription import BilledSubscription, billed_subscription
 from billing.reconcile.lines import ExpectedLine, LineKind, line_key
+from billing.repository.reconcile import QueuedItem
 from plans import Catalog, Interval
 
 _SUBSCRIPTION_PREFIXES = ("setup:", "cancel-", "package:")
@@ -43,12 +44,12 @@ def package_entry_id(subscription_id: str) -> str:
     return f"package:{subscription_id}"
 
 
-def item_entry_id(message: OutboxMessage) -> str:
+def item_entry_id(message: QueuedItem) -> str:
     return str(message.payload["entry_id"])
 
 
 def item_lines(
-    messages: Sequence[OutboxMessage],
+    messages: Sequence[QueuedItem],
     entry_subscriptions: Mapping[str, str | None],
     billed: Iterable[BilledSubscription],
     now: datetime,
@@ -85,7 +86,7 @@ def item_lines(
     return lines
 
 
-def invoiced_at(message: OutboxMessage, billed: Sequence[BilledSubscription]) -> datetime:
+def invoiced_at(message: QueuedItem, billed: Sequence[BilledSubscription]) -> datetime:
     """When Stripe puts the item on an invoice: at the first cycle start of the customer's
     subscriptions (``billed``) after the item reached Stripe (after it was queued, if it
     is still in the outbox). With no cycle invoice to come, Stripe would hold it for good:

@@ -26,10 +26,9 @@ on 1 December is December's fee; usage billed then is November's.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from billing.reconcile.lines import ActualInvoice, ActualLine, LineKind, line_key, month_of
 from billing.reconcile.stripe.ids import ENTRY_KEY, CustomerIndex
@@ -48,14 +47,18 @@ def at(obj: object, *path: str) -> Any:
     return obj
 
 
+_NOTHING: Json = {}  # read only: what a missing object reads as
+
+
 def metadata_of(obj: object) -> Mapping[str, str]:
-    metadata = at(obj, "metadata")
-    return metadata if isinstance(metadata, dict) else {}
+    # Without ``at``: asked up to three times per line.
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    return metadata if isinstance(metadata, dict) else _NOTHING
 
 
 def id_of(value: object) -> str | None:
     """An expandable field: an id, or the expanded object's id."""
-    found = at(value, "id") if isinstance(value, dict) else value
+    found = value.get("id") if isinstance(value, dict) else value
     return found if isinstance(found, str) else None
 
 
@@ -76,9 +79,9 @@ def is_metered(price: object, metered_prices: Collection[str]) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class LineSource:
-    """What generated a line, read from its ``parent`` and ``pricing``."""
+class LineSource(NamedTuple):
+    """What generated a line, read from its ``parent`` and ``pricing`` (a tuple: one is
+    built per line Stripe sends)."""
 
     kind: LineKind
     stripe_subscription_id: str | None
@@ -87,13 +90,18 @@ class LineSource:
 
 
 def line_source(line: Json, metered_prices: Collection[str]) -> LineSource:
+    # Spelled out with dict lookups rather than ``at``: this runs for every line.
     parent = line.get("parent")
-    if not isinstance(parent, dict):
-        parent = {}
+    if type(parent) is not dict:
+        parent = _NOTHING
     by_subscription = parent.get("subscription_item_details")
     details = by_subscription or parent.get("invoice_item_details")
-    price = at(line, "pricing", "price_details", "price")
-    if at(details, "proration"):
+    if type(details) is not dict:
+        details = _NOTHING
+    pricing = line.get("pricing")
+    price_details = pricing.get("price_details") if type(pricing) is dict else None
+    price = price_details.get("price") if type(price_details) is dict else None
+    if details.get("proration"):
         kind = LineKind.PRORATION
     elif by_subscription is not None:
         kind = LineKind.USAGE if is_metered(price, metered_prices) else LineKind.FEE
@@ -101,10 +109,10 @@ def line_source(line: Json, metered_prices: Collection[str]) -> LineSource:
         kind = LineKind.USAGE
     else:
         kind = LineKind.ITEM
-    item = at(details, "invoice_item")
+    item = details.get("invoice_item")
     return LineSource(
         kind,
-        id_of(at(details, "subscription")),
+        id_of(details.get("subscription")),
         item if isinstance(item, str) else None,
         id_of(price),
     )
@@ -113,6 +121,18 @@ def line_source(line: Json, metered_prices: Collection[str]) -> LineSource:
 def entry_id(line: Json) -> str | None:
     """Our ledger entry id on a line (Stripe copies an invoice item's metadata to it)."""
     return metadata_of(line).get(ENTRY_KEY) or None
+
+
+@lru_cache(maxsize=1024)
+def month_at(epoch: int) -> str:
+    """``month_of(moment(epoch))``, cached like :func:`moment`."""
+    return month_of(moment(epoch))
+
+
+def starts_in(line: Json, bounds: tuple[int, int]) -> bool:
+    """Whether the line's service period starts in [bounds[0], bounds[1]) (epoch seconds)."""
+    start: int = line["period"]["start"]
+    return bounds[0] <= start < bounds[1]
 
 
 def actual_line(
@@ -124,27 +144,28 @@ def actual_line(
 ) -> ActualLine:
     """One line keyed by our ids; ``entry`` is the ledger entry an ITEM line bills."""
     period = line["period"]
-    period_start = moment(period["start"])
+    start = period["start"]
+    kind = source.kind
     subscription = customers.subscription(source.stripe_subscription_id, metadata_of(line))
     key: str | None = None
-    if source.kind is LineKind.ITEM:
+    if kind is LineKind.ITEM:
         key = line_key(LineKind.ITEM, entry) if entry else None
     elif subscription is not None:
-        key = line_key(source.kind, subscription, month_of(period_start))
+        key = line_key(kind, subscription, month_at(start))
     quantity = line.get("quantity")
-    return ActualLine(
-        key=key,
-        invoice_id=invoice_id,
-        line_id=line["id"],
-        kind=source.kind,
-        description=line.get("description") or "",
-        currency=line["currency"].upper(),
-        amount=line["amount"],
-        quantity=quantity if isinstance(quantity, int) else 0,
-        period_start=period_start,
-        period_end=moment(period["end"]),
-        price_id=source.price_id,
-        subscription_id=subscription,
+    return ActualLine(  # positional: it is built for every line, keywords cost
+        key,
+        invoice_id,
+        line["id"],
+        kind,
+        line.get("description") or "",
+        line["currency"].upper(),
+        line["amount"],
+        quantity if isinstance(quantity, int) else 0,
+        moment(start),
+        moment(period["end"]),
+        source.price_id,
+        subscription,
     )
 
 

@@ -80,16 +80,25 @@ async def with_retry(request: Callable[[], Awaitable[T]], retry: Retry) -> T:
             await retry.sleep(retry.delay(failures))
 
 
-async def every_item(
+async def every_page(
     client: stripe.StripeClient, url: str, params: Mapping[str, Any], retry: Retry
-) -> AsyncIterator[Json]:
-    """Every item of a Stripe list, one page in memory at a time, each page retried."""
+) -> AsyncIterator[list[Json]]:
+    """The items of a Stripe list, a page at a time (one in memory), each page retried."""
     query = dict(params)
     while True:
         page = await with_retry(lambda: get_json(client, url, query), retry)
         data: list[Json] = page["data"]
-        for item in data:
-            yield item
+        if data:
+            yield data
         if not page.get("has_more") or not data:
             return
         query["starting_after"] = data[-1]["id"]
+
+
+async def every_item(
+    client: stripe.StripeClient, url: str, params: Mapping[str, Any], retry: Retry
+) -> AsyncIterator[Json]:
+    """Every item of a Stripe list, one page in memory at a time, each page retried."""
+    async for data in every_page(client, url, params, retry):
+        for item in data:
+            yield item
