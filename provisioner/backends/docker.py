@@ -78,7 +78,9 @@ class DockerBackend:
     def create(self, spec: WorkloadSpec) -> Workload:
         subject = f"instance {spec.instance_id}"
         with self._errors.translated(subject, image=spec.image):
-            network = ensure_network(self._api, spec.customer_ref, driver=NETWORK_DRIVER)
+            network = ensure_network(
+                self._api, spec.customer_ref, self._settings.namespace, driver=NETWORK_DRIVER
+            )
             for volume in spec.volumes:
                 self._api.create_volume(
                     volume_name(spec.instance_id, volume.name), labels=volume_labels(spec)
@@ -183,7 +185,7 @@ class DockerBackend:
 
     def prepare_network(self, customer_ref: str) -> None:
         with self._errors.translated(f"customer {customer_ref}"):
-            ensure_network(self._api, customer_ref, driver=NETWORK_DRIVER)
+            ensure_network(self._api, customer_ref, self._settings.namespace, driver=NETWORK_DRIVER)
 
     def remove_network(self, customer_ref: str) -> None:
         with self._errors.translated(f"customer {customer_ref}"):

@@ -55,8 +55,10 @@ def volume_name(instance_id: str, volume: str) -> str:
     return f"dockyard-{instance_id}-{volume}"
 
 
-def network_labels(customer_ref: str) -> dict[str, str]:
-    return {MANAGED_LABEL: "true", CUSTOMER_LABEL: customer_ref}
+def network_labels(customer_ref: str, namespace: str) -> dict[str, str]:
+    # The namespace that made it: a customer's id is its deployment's alone, so this is
+    # the deployment whose clean-up (by namespace) the network belongs to.
+    return {MANAGED_LABEL: "true", NAMESPACE_LABEL: namespace, CUSTOMER_LABEL: customer_ref}
 
 
 def volume_labels(spec: WorkloadSpec) -> dict[str, str]:

@@ -34,7 +34,9 @@ _NAME_TAKEN = "name conflicts with an existing object"
 _CREATING = threading.BoundedSemaphore(2)
 
 
-def ensure_network(api: Any, customer_ref: str, *, driver: str, **options: Any) -> str:
+def ensure_network(
+    api: Any, customer_ref: str, namespace: str, *, driver: str, **options: Any
+) -> str:
     """The customer's network, created if missing; returns its id.
 
     Docker no longer refuses a second network of the same name (``CheckDuplicate`` is
@@ -51,7 +53,7 @@ def ensure_network(api: Any, customer_ref: str, *, driver: str, **options: Any) 
     if made is not None:
         return made
     with _held(api, name):
-        return _ensure(api, customer_ref, name, driver, options)
+        return _ensure(api, customer_ref, namespace, name, driver, options)
 
 
 def _made(api: Any, name: str, driver: str) -> str | None:
@@ -69,7 +71,9 @@ def _made(api: Any, name: str, driver: str) -> str | None:
     return network_id
 
 
-def _ensure(api: Any, customer_ref: str, name: str, driver: str, options: Json) -> str:
+def _ensure(
+    api: Any, customer_ref: str, namespace: str, name: str, driver: str, options: Json
+) -> str:
     found = _named(api, name)
     if not found:
         try:
@@ -77,7 +81,7 @@ def _ensure(api: Any, customer_ref: str, name: str, driver: str, options: Json) 
                 api.create_network(
                     name,
                     driver=driver,
-                    labels=network_labels(customer_ref),
+                    labels=network_labels(customer_ref, namespace),
                     check_duplicate=True,
                     **options,
                 )

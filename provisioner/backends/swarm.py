@@ -1,11 +1,11 @@
 """The Docker Swarm backend: each revision of an instance is a replicated service (1 task).
 
-The service carries the same names, labels, limits and health check as a container of
-the Docker backend (see engine_terms), plus what Swarm adds: CPU and memory reserved on
-the node it is placed on, a restart policy (Swarm, not the reconciler, restarts a task
-that dies, on whichever node can take it), placement constraints and spread preferences,
-and an update policy (start-first, health-gated, rolled back by the engine on failure)
-for the changes it applies itself: new limits and restarts.
+The service carries the same names, labels and limits as a container of the Docker
+backend, and no engine health check (see engine_terms), plus what Swarm adds: CPU and
+memory reserved on the node it is placed on, a restart policy (Swarm, not the reconciler,
+restarts a task that dies, on whichever node can take it), placement constraints and
+spread preferences, and an update policy (start-first, rolled back by the engine on
+failure) for the changes it applies itself: new limits and restarts.
 
 Where API 1.41 (Docker 20.10) falls short of the Docker backend:
 
@@ -19,9 +19,8 @@ Where API 1.41 (Docker 20.10) falls short of the Docker backend:
   instance's own port (or one the engine picks for a revision on trial), bound on all of
   its addresses. ``settings.publish_address`` cannot narrow that; firewall the nodes'
   ports (``DOCKYARD_PORT_RANGE`` and the ephemeral range).
-- The port is known only once the task runs, which with a health check means once its
-  first probe passed: ``create`` and ``start`` return a workload that may still be
-  starting, without a port; ``inspect`` shows the port when it is serving.
+- The port is known only once the task runs: ``create`` and ``start`` return a workload
+  that may still be starting, without a port; ``inspect`` shows it once it runs.
 - Volumes are local to the node the task runs on, created there on first use (labelled
   through the mount's volume options). ``remove_volumes`` removes them on the manager's
   node; on a multi-node swarm pin data-bearing plans with a placement constraint.
@@ -137,7 +136,9 @@ class SwarmBackend:
             # Swarm would accept the service and fail each task; say so at once instead.
             # (Checked on the manager: on a larger swarm every node needs the image.)
             self._api.inspect_image(spec.image)
-            network = ensure_network(self._api, spec.customer_ref, **OVERLAY)
+            network = ensure_network(
+                self._api, spec.customer_ref, self._settings.namespace, **OVERLAY
+            )
             try:
                 created: Json = self._api.create_service(
                     task_template(spec, network, self._settings, self._placement),
@@ -188,7 +189,7 @@ class SwarmBackend:
             )
 
     def restart(self, workload_id: str) -> Workload:
-        """A rolling restart: a new task starts, the old one stops once it is healthy.
+        """A rolling restart: a new task starts, then the old one stops.
 
         A stopped (scaled to 0) workload is started, as ``docker restart`` would."""
         subject = f"workload {workload_id}"
@@ -223,10 +224,9 @@ class SwarmBackend:
     def update_limits(self, workload_id: str, spec: WorkloadSpec) -> bool:
         """New limits in the service spec; Swarm rolls the task to apply them.
 
-        The rollout is the engine's, start-first and health-gated: the old task serves
-        until the new one passes its health check, and a new task that fails makes the
-        engine roll back (``inspect`` then tells why in ``detail``). A service with its
-        own host port stops the old task first (see ``update_config``).
+        The rollout is the engine's, start-first: the old task serves until the new one
+        runs, and one that fails makes the engine roll back (``inspect`` tells why in
+        ``detail``). A service with its own host port stops the old task first.
         """
 
         def limits(service_spec: Json) -> None:
@@ -242,7 +242,7 @@ class SwarmBackend:
 
     def prepare_network(self, customer_ref: str) -> None:
         with self._errors.translated(f"customer {customer_ref}"):
-            ensure_network(self._api, customer_ref, **OVERLAY)
+            ensure_network(self._api, customer_ref, self._settings.namespace, **OVERLAY)
 
     def remove_network(self, customer_ref: str) -> None:
         with self._errors.translated(f"customer {customer_ref}"):

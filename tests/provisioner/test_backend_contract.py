@@ -20,6 +20,7 @@ from provisioner.backends.base import (
     CUSTOMER_LABEL,
     INSTANCE_LABEL,
     MANAGED_LABEL,
+    NAMESPACE_LABEL,
     PLAN_LABEL,
     REVISION_LABEL,
     Backend,
@@ -30,6 +31,7 @@ from provisioner.backends.base import (
     WorkloadSpec,
 )
 from provisioner.errors import ImageNotFound, WorkloadFailed
+from provisioner.settings import ProvisionerSettings
 from tests.fixtures.docker import (
     EngineObjects,
     address_in,
@@ -439,6 +441,10 @@ def test_a_prepared_network_is_the_one_the_first_workload_joins(
     created = backend.create(spec)
 
     assert len(prepared) == 1
+    # Labelled with the deployment that made it, whose clean-up by namespace takes it too.
+    labels = docker_client.api.inspect_network(prepared[0])["Labels"]
+    assert labels[NAMESPACE_LABEL] == ProvisionerSettings().namespace  # the backend's
+    assert labels[CUSTOMER_LABEL] == spec.customer_ref
     serving(backend, created.id)
     named = [n["Id"] for n in docker_client.api.networks(names=[name]) if n["Name"] == name]
     assert named == prepared
