@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.models import (
     EntryCategory,
     OutboxMessage,
-    Subscription,
     SupportEntry,
 )
 from billing.outbox import OutboxKind
@@ -163,14 +162,3 @@ class ReconcileRepository:
             )
         )
         return dict(rows.all())
-
-    async def plans_of(self, subscription_ids: Collection[str]) -> dict[str, tuple[str, int]]:
-        """The plan (id, version) each of these subscriptions holds now."""
-        if not subscription_ids:
-            return {}
-        rows = await self.session.execute(
-            select(Subscription.id, Subscription.plan_id, Subscription.plan_version).where(
-                Subscription.id.in_(list(subscription_ids))
-            )
-        )
-        return {id: (plan_id, version) for id, plan_id, version in rows.all()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
@@ -138,6 +139,17 @@ class SubscriptionRepository:
         if customer_id is not None:
             query = query.where(Subscription.customer_id == customer_id)
         return list(await self.session.scalars(query))
+
+    async def plans_of(self, subscription_ids: Collection[str]) -> dict[str, tuple[str, int]]:
+        """The plan (id, version) each of these subscriptions holds now."""
+        if not subscription_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Subscription.id, Subscription.plan_id, Subscription.plan_version).where(
+                Subscription.id.in_(list(subscription_ids))
+            )
+        )
+        return {id: (plan_id, version) for id, plan_id, version in rows.all()}
 
     async def standings(
         self, customer_id: str | None = None

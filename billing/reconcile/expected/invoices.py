@@ -98,7 +98,9 @@ async def usage_accounts(
         name = str(wanted)
         entries = await repo.metered_entries(name, name, customer_id=customer_id)
         events = await repo.meter_events(wanted.start, wanted.end, customer_id)
-        plans = await repo.plans_of({e.subscription_id for e in entries if e.subscription_id})
+        plans = await SubscriptionRepository(session).plans_of(
+            {e.subscription_id for e in entries if e.subscription_id}
+        )
     catalog = ctx.catalog()
     # A yearly hour bank's minutes are invoiced as an item, never sent to the meter.
     metered = {
