@@ -21,7 +21,7 @@ help:
 	@echo "make test      install, start Docker/PostgreSQL/Chromium, lint, run the tests"
 	@echo "make lint      ruff, ruff format --check, mypy --strict, import contracts"
 	@echo "make bench     the timing runs in tests/benchmarks"
-	@echo "make services  make sure the Docker engine (in Swarm mode), PostgreSQL and Chromium run"
+	@echo "make services  make sure the Docker engine (in Swarm mode), PostgreSQL, Chromium and Caddy run"
 	@echo "make images    (re)build the demo images on the running engine (make services does too)"
 	@echo "make clean     remove .venv and tool caches (var/ with its data stays)"
 
@@ -32,6 +32,7 @@ services:
 	@$(SETUP)/engine.sh
 	@$(SETUP)/postgres.sh
 	@$(SETUP)/browser.sh
+	@$(SETUP)/proxy.sh
 
 images:
 	@infra/demo-app/build.sh
@@ -53,6 +54,7 @@ bench: venv services
 run: export DOCKYARD_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: venv
 	@$(SETUP)/engine.sh
+	@$(SETUP)/proxy.sh
 	@PORT=$(PORT) $(SETUP)/demo.sh
 	@exec $(BIN)/dockyard serve --with-worker --port $(PORT)
 

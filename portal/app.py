@@ -37,6 +37,7 @@ from portal.runtime import Runtime
 from portal.web.errors import exception_handlers
 from portal.web.health import health_router
 from portal.web.metrics import MetricsPlugin
+from portal.web.proxy_ask import proxy_ask_router
 from portal.web.security import (
     SESSION_LIFETIME,
     allow_lists_every_method,
@@ -97,6 +98,7 @@ def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litest
         api_router,
         health_router,
         webhook_router,
+        proxy_ask_router,
         create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
     ]
     return Litestar(

@@ -11,7 +11,13 @@ from provisioner.at_a_glance import instance_counts, instances
 from provisioner.backends import create_backend
 from provisioner.cli import instances_group
 from provisioner.context import Clock, ProvisionerContext
-from provisioner.errors import EngineUnavailable, ProvisioningError
+from provisioner.errors import (
+    EngineUnavailable,
+    InvalidDomain,
+    ProvisioningError,
+    ProxyUnavailable,
+    UnknownInstance,
+)
 from provisioner.models import (
     DesiredState,
     Instance,
@@ -20,6 +26,9 @@ from provisioner.models import (
     SuspensionReason,
     UpdateStatus,
 )
+from provisioner.proxy.custom_domains import DnsRecord
+from provisioner.proxy.routing import may_serve
+from provisioner.proxy.settings import ProxySettings, TlsIssuer
 from provisioner.replacement import UpdateOutcome
 from provisioner.rollout import FleetReport
 from provisioner.service import InstanceView, Provisioner
@@ -28,21 +37,28 @@ from provisioner.settings import ProvisionerSettings
 __all__ = [
     "Clock",
     "DesiredState",
+    "DnsRecord",
     "EngineUnavailable",
     "FleetReport",
     "Instance",
     "InstanceEvent",
     "InstanceState",
     "InstanceView",
+    "InvalidDomain",
     "Provisioner",
     "ProvisionerContext",
     "ProvisionerSettings",
     "ProvisioningError",
+    "ProxySettings",
+    "ProxyUnavailable",
     "SuspensionReason",
+    "TlsIssuer",
+    "UnknownInstance",
     "UpdateOutcome",
     "UpdateStatus",
     "create_backend",
     "instance_counts",
     "instances",
     "instances_group",
+    "may_serve",
 ]

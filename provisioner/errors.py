@@ -7,7 +7,9 @@ ProvisioningError             base of everything this package raises
 │   ├── PortConflict          the published port is taken
 │   └── WorkloadFailed        the workload died at start or never became healthy
 ├── UnknownInstance           no instance with that id (for that customer)
-└── InvalidTransition         e.g. resuming a terminated instance
+├── InvalidTransition         e.g. resuming a terminated instance
+├── ProxyUnavailable          the reverse proxy's admin API does not answer or refuses
+└── InvalidDomain             a custom domain that cannot be attached (``reason`` says why)
 """
 
 from __future__ import annotations
@@ -47,3 +49,14 @@ class UnknownInstance(ProvisioningError, LookupError):
 
 class InvalidTransition(ProvisioningError):
     pass
+
+
+class ProxyUnavailable(ProvisioningError):
+    pass
+
+
+class InvalidDomain(ProvisioningError, ValueError):
+    def __init__(self, domain: str, reason: str) -> None:
+        self.domain = domain
+        self.reason = reason
+        super().__init__(f"{domain!r}: {reason}")

@@ -116,3 +116,16 @@ class InstanceEvent(Base):
     actor: Mapped[str] = mapped_column(String(128), default="system")
 
     instance: Mapped[Instance] = relationship(back_populates="events")
+
+
+class InstanceDomain(Base):
+    """A customer's own name for an instance (``shop.example.com``), served by the proxy
+    beside ``<instance>.<base domain>``. A name belongs to one instance at most."""
+
+    __tablename__ = "instance_domains"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC())

@@ -8,28 +8,36 @@ the image stays on the engine for a manual roll back.
 Taking over: an instance's address is its own host port, which one revision at a time
 can publish. So the tried revision goes, the old one stops, and the new revision starts
 at the instance's port; should it not serve there, the old one starts again. The address
-never changes; it is unreachable for the moment the swap takes (the reverse proxy will
-close that gap).
+never changes; without the reverse proxy it is unreachable for the moment the swap takes.
+Behind the proxy there is no such moment: it routes to the tried revision while the swap
+happens (``_take_over_behind_proxy``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from plans import ApplicationHostingPlan, ServerHostingPlan
 from provisioner.backends.base import Health, RunState, Workload, WorkloadSpec
 from provisioner.context import ProvisionerContext
-from provisioner.errors import BackendError, InvalidTransition
+from provisioner.errors import BackendError, InvalidTransition, ProxyUnavailable
 from provisioner.health import HealthChecks, probing_client
 from provisioner.models import DesiredState, Instance, UpdateStatus
 from provisioner.ports import trial_port
+from provisioner.proxy.routing import ProxyRoutes
 from provisioner.repository import InstanceRepository
 from provisioner.specs import apply_resources, hosting_plan, image_of, workload_spec
 
+log = logging.getLogger(__name__)
+
 POLL_SECONDS = 0.25
+# After the proxy switches, requests already sent to the revision it left finish before
+# that revision stops (Caddy loads the new routes at once; those requests were underway).
+DRAIN_SECONDS = 1.0
 # How long an update waits for another holder's lease on its instance before giving up.
 LEASE_WAIT_SECONDS = 30.0
 
@@ -91,7 +99,10 @@ class Replacement:
         trial = replace(spec, host_port=trial_port(ctx.settings.publish_address))
         new, failure = await self._start_and_wait(trial)
         if failure is None and new is not None and spec.host_port is not None:
-            new, failure = await self._take_over(old_workload, new, spec)
+            if ctx.settings.proxy is not None:
+                new, failure = await self._take_over_behind_proxy(old_workload, new, spec)
+            else:
+                new, failure = await self._take_over(old_workload, new, spec)
         async with ctx.sessions() as session:
             repo = InstanceRepository(session)
             instance = await repo.get(instance_id)
@@ -100,7 +111,7 @@ class Replacement:
                 _retarget(instance, target_plan, target_version)
                 if old_version != target_version:
                     instance.previous_image_version = old_version
-                instance.revision = spec.revision
+                instance.revision = new.revision
                 instance.workload_id = new.id
                 instance.host_port = new.host_port
                 instance.health = new.health.value
@@ -167,6 +178,52 @@ class Replacement:
         with contextlib.suppress(BackendError):  # the reconciler starts it otherwise
             await ctx.engine(ctx.backend.start, old_id)
         return None, failure
+
+    async def _take_over_behind_proxy(
+        self, old_id: str, tried: Workload, spec: WorkloadSpec
+    ) -> tuple[Workload | None, str | None]:
+        """As ``_take_over``, with no moment unserved: the proxy routes to the tried revision
+        before the old one stops, and to the new one at the instance's port only once it
+        serves there; then the tried one goes. Should the proxy not answer, the swap
+        happens as without one."""
+        ctx = self.ctx
+        own_port = spec.host_port
+        await self._route_to(spec.instance_id, tried.host_port)
+        await asyncio.sleep(DRAIN_SECONDS)
+        try:
+            await ctx.engine(ctx.backend.stop, old_id)
+        except BackendError as error:
+            await self._route_to(spec.instance_id, own_port)
+            with contextlib.suppress(BackendError):
+                await ctx.engine(ctx.backend.remove, tried.id)
+            return None, f"passed its health check, but the switch failed: {error.reason}"
+        # The next revision number: the tried one still holds this revision's name.
+        final = replace(spec, revision=spec.revision + 1)
+        new, failure_here = await self._start_and_wait(final, proven=True)
+        if failure_here is not None:
+            if new is not None:
+                with contextlib.suppress(BackendError):
+                    await ctx.engine(ctx.backend.remove, new.id)
+            with contextlib.suppress(BackendError):  # the reconciler starts it otherwise
+                await ctx.engine(ctx.backend.start, old_id)
+        await self._route_to(spec.instance_id, own_port)
+        await asyncio.sleep(DRAIN_SECONDS)
+        with contextlib.suppress(BackendError):  # else the reconciler removes it later
+            await ctx.engine(ctx.backend.remove, tried.id)
+        if failure_here is not None:
+            return None, f"passed its health check, then {failure_here} at its own port"
+        return new, None
+
+    async def _route_to(self, instance_id: str, port: int | None) -> None:
+        """Point the instance's address at ``port`` now (the row is what routes derive
+        from, so the worker's own syncs agree), if the proxy answers."""
+        async with self.ctx.sessions() as session, session.begin():
+            instance = await InstanceRepository(session).get(instance_id)
+            instance.host_port = port
+        try:
+            await ProxyRoutes(self.ctx).sync()
+        except ProxyUnavailable as error:
+            log.warning("update of %s: the proxy was not switched: %s", instance_id, error)
 
     async def _start_and_wait(
         self, spec: WorkloadSpec, *, proven: bool = False

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from provisioner.errors import UnknownInstance
-from provisioner.models import Instance, InstanceEvent, InstanceState
+from provisioner.models import DesiredState, Instance, InstanceEvent, InstanceState
 
 
 def _with_recent_events() -> Select[Instance, InstanceEvent]:
@@ -86,6 +86,18 @@ class InstanceRepository:
         """Instances the reconciler looks after: everything not purged."""
         query = select(Instance).where(Instance.state != InstanceState.PURGED.value)
         return list(await self.session.scalars(query.order_by(Instance.id)))
+
+    async def routable(self) -> list[tuple[str, str, int | None, str | None]]:
+        """What the reverse proxy routes: (id, desired state, host port, suspension
+        reason) of every instance not terminated, as plain rows (no objects to build)."""
+        query = (
+            select(
+                Instance.id, Instance.desired_state, Instance.host_port, Instance.suspension_reason
+            )
+            .where(Instance.desired_state != DesiredState.ABSENT.value)
+            .order_by(Instance.id)
+        )
+        return [tuple(row) for row in await self.session.execute(query)]  # type: ignore[misc]
 
     async def claim(self, instance_id: str, owner: str, now: datetime, ttl: timedelta) -> bool:
         """Take the instance's lease unless another worker holds an unexpired one.

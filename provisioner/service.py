@@ -8,6 +8,7 @@ Replacements (updates, plan changes that cannot be applied live) go through Roll
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plans import ApplicationHostingPlan, ServerHostingPlan
 from provisioner.backends.base import Usage
 from provisioner.context import ProvisionerContext
-from provisioner.errors import InvalidTransition, UnknownInstance
+from provisioner.errors import InvalidTransition, ProxyUnavailable, UnknownInstance
 from provisioner.models import (
     DesiredState,
     Instance,
@@ -26,6 +27,9 @@ from provisioner.models import (
     UpdateStatus,
 )
 from provisioner.ports import free_port
+from provisioner.proxy.custom_domains import CustomDomains
+from provisioner.proxy.domains import instance_host
+from provisioner.proxy.routing import ProxyRoutes
 from provisioner.reconciler import Reconciler
 from provisioner.replacement import Replacement, UpdateOutcome
 from provisioner.repository import InstanceRepository
@@ -39,6 +43,8 @@ from provisioner.specs import (
 )
 
 PORT_ATTEMPTS = 5
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +62,38 @@ class Provisioner:
         self.reconciler = Reconciler(ctx)
         self.replacement = Replacement(ctx)
         self.rollout = Rollout(ctx)
+        self.routes = ProxyRoutes(ctx)
+        self.domains = CustomDomains(ctx)
+
+    @property
+    def serves_domains(self) -> bool:
+        """Whether a proxy serves instances by name here (and so customers' own names)."""
+        return self.ctx.settings.proxy is not None
 
     def address(self, instance: Instance) -> str | None:
+        """Where the instance's customer reaches it: its own name through the proxy (which
+        shows a page while it is suspended), else its published port while it serves."""
+        settings = self.ctx.settings
+        if settings.proxy is not None:
+            if instance.desired_state == DesiredState.ABSENT.value:
+                return None
+            return settings.proxy.origin(instance_host(instance.id, settings.base_domain)) + "/"
+        return self.direct_address(instance)
+
+    def direct_address(self, instance: Instance) -> str | None:
+        """Its published port on the host, past the proxy (for operators)."""
         if instance.host_port is None:
             return None
         return f"http://{self.ctx.settings.publish_address}:{instance.host_port}/"
+
+    async def converged(self, instance_id: str, *, force: bool = True) -> None:
+        """Converge the instance now, and route to what it became (the worker's next pass
+        does, should the proxy not answer)."""
+        await self.reconciler.converge(instance_id, force=force)
+        try:
+            await self.routes.sync()
+        except ProxyUnavailable as error:
+            log.warning("proxy not updated after %s changed: %s", instance_id, error)
 
     async def provision(
         self,
@@ -122,7 +155,7 @@ class Provisioner:
                     raise
                 # Another worker took the same port at the same moment: choose again.
                 instance = _copy_unsaved(instance)
-        await self.reconciler.converge(instance.id)
+        await self.converged(instance.id, force=False)
         return await self.get(instance.id)
 
     async def prepare_network(self, customer_ref: str) -> None:
@@ -183,7 +216,7 @@ class Provisioner:
             instance.desired_state = DesiredState.STOPPED.value
             instance.reason = note or f"suspended ({reason.value})"
             repo.record(instance, "suspended", instance.reason, self.ctx.clock(), actor)
-        await self.reconciler.converge(instance_id, force=True)
+        await self.converged(instance_id)
         return await self.get(instance_id)
 
     async def resume(
@@ -211,7 +244,7 @@ class Provisioner:
             repo.record(
                 instance, "resumed", f"{reason.value} suspension lifted", self.ctx.clock(), actor
             )
-        await self.reconciler.converge(instance_id, force=True)
+        await self.converged(instance_id)
         return await self.get(instance_id)
 
     async def restart(self, instance_id: str, actor: str = "system") -> Instance:
@@ -223,7 +256,7 @@ class Provisioner:
             workload_id = instance.workload_id
             repo.record(instance, "restarted", "restarted", self.ctx.clock(), actor)
         await self.ctx.engine(self.ctx.backend.restart, workload_id)
-        await self.reconciler.converge(instance_id, force=True)
+        await self.converged(instance_id)
         return await self.get(instance_id)
 
     async def terminate(self, instance_id: str, actor: str = "system") -> Instance:
@@ -233,7 +266,7 @@ class Provisioner:
             instance = await self._alive(repo, instance_id)
             instance.desired_state = DesiredState.ABSENT.value
             repo.record(instance, "terminating", "terminate requested", self.ctx.clock(), actor)
-        await self.reconciler.converge(instance_id, force=True)
+        await self.converged(instance_id)
         return await self.get(instance_id)
 
     async def update(

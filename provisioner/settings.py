@@ -6,6 +6,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from provisioner.proxy.settings import ProxySettings
+
 DEFAULT_BASE_DOMAIN = "dockyard.localhost"
 
 
@@ -32,6 +34,9 @@ class ProvisionerSettings:
     volume_retention_days: int = 30  # terminated instances keep their data this long
     orphan_grace_seconds: int = 600  # unknown labelled containers are removed after this
     max_backoff_seconds: int = 900
+    # The reverse proxy in front of every instance (Caddy); None: instances are reached
+    # at their published port only.
+    proxy: ProxySettings | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ProvisionerSettings:
@@ -50,6 +55,7 @@ class ProvisionerSettings:
             health_interval_seconds=_number(environ, "DOCKYARD_HEALTH_INTERVAL_SECONDS", 30),
             volume_retention_days=int(_number(environ, "DOCKYARD_VOLUME_RETENTION_DAYS", 30)),
             orphan_grace_seconds=int(_number(environ, "DOCKYARD_ORPHAN_GRACE_SECONDS", 600)),
+            proxy=ProxySettings.from_env(environ),
         )
 
 

@@ -12,7 +12,14 @@ from portal.customer.instance_words import (
     settled,
     status_words,
 )
-from provisioner import Instance, InstanceState, InstanceView, Provisioner, ProvisioningError
+from provisioner import (
+    DnsRecord,
+    Instance,
+    InstanceState,
+    InstanceView,
+    Provisioner,
+    ProvisioningError,
+)
 
 LOG_LINES = 40
 
@@ -22,6 +29,9 @@ class InstancePage:
     view: InstanceView
     plan: Plan | None
     logs: str | None  # the application's recent output; None: not running or unavailable
+    # The customer's own names for it, each with the DNS record that points it here;
+    # None: no proxy serves names on this deployment.
+    domains: list[DnsRecord] | None = None
 
     @property
     def instance(self) -> Instance:
@@ -57,4 +67,9 @@ async def instance_page(
             logs = await provisioner.logs(instance.id, LOG_LINES, customer_ref=customer_id)
         except ProvisioningError:
             logs = None  # the page is useful without them
-    return InstancePage(view, plan_of(catalog, instance.plan_id, instance.plan_version), logs)
+    domains = None
+    if provisioner.serves_domains:
+        names = await provisioner.domains.of(instance.id, customer_ref=customer_id)
+        domains = [provisioner.domains.dns_record(instance.id, name) for name in names]
+    plan = plan_of(catalog, instance.plan_id, instance.plan_version)
+    return InstancePage(view, plan, logs, domains)

@@ -50,6 +50,7 @@ PUBLIC_PATHS = [
     r"^/static/",
     r"^/healthz$",
     r"^/readyz$",
+    r"^/proxy/ask$",
     r"^/metrics$",
     r"^/stripe/webhook$",
     r"^/api/",

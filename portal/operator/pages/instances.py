@@ -32,7 +32,16 @@ async def instance_page(
             logs = await provisioner.logs(instance_id, LOG_LINES)
         except ProvisioningError as error:
             logs_problem = str(error)
-    return page(request, "operator/instance.html", view=view, logs=logs, logs_problem=logs_problem)
+    domains = await provisioner.domains.of(instance_id) if provisioner.serves_domains else []
+    return page(
+        request,
+        "operator/instance.html",
+        view=view,
+        direct=provisioner.direct_address(view.instance),
+        domains=domains,
+        logs=logs,
+        logs_problem=logs_problem,
+    )
 
 
 @post("/ops/instances/{instance_id:str}/restart")
