@@ -19,6 +19,9 @@ INSTANCE_LABEL = "dockyard.instance"
 CUSTOMER_LABEL = "dockyard.customer"
 REVISION_LABEL = "dockyard.revision"
 PLAN_LABEL = "dockyard.plan"
+# The name the reverse proxy serves it at (for people reading `docker ps`; the proxy's
+# routes come from the database, provisioner.proxy).
+HOSTNAME_LABEL = "dockyard.hostname"
 # Several Dockyard deployments (staging and production, or parallel test runs) may share
 # an engine: each one lists, repairs and removes only the workloads of its namespace.
 NAMESPACE_LABEL = "dockyard.namespace"

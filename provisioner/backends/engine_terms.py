@@ -13,6 +13,7 @@ from typing import Any
 
 from provisioner.backends.base import (
     CUSTOMER_LABEL,
+    HOSTNAME_LABEL,
     INSTANCE_LABEL,
     MANAGED_LABEL,
     NAMESPACE_LABEL,
@@ -37,7 +38,6 @@ NO_HEALTHCHECK: Json = {"Test": ["NONE"]}
 # application (or its access log of health probes) from filling the engine's disk.
 LOG_CONFIG: Json = {"type": "json-file", "config": {"max-size": "10m", "max-file": "3"}}
 
-_ROUTER_UNSAFE = re.compile(r"[^a-z0-9-]")
 _ENGINE_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -70,7 +70,7 @@ def volume_labels(spec: WorkloadSpec) -> dict[str, str]:
 
 
 def workload_labels(spec: WorkloadSpec, namespace: str) -> dict[str, str]:
-    """Dockyard's own labels, the spec's extra labels, and the reverse proxy's routing."""
+    """Dockyard's own labels and the spec's extra labels."""
     labels = {
         **dict(spec.extra_labels),
         MANAGED_LABEL: "true",
@@ -81,25 +81,8 @@ def workload_labels(spec: WorkloadSpec, namespace: str) -> dict[str, str]:
         PLAN_LABEL: spec.plan,
     }
     if spec.hostname:
-        labels.update(traefik_labels(spec))
+        labels[HOSTNAME_LABEL] = spec.hostname
     return labels
-
-
-def traefik_labels(spec: WorkloadSpec) -> dict[str, str]:
-    """Route ``Host(<hostname>)`` to the workload's port over the customer's network.
-
-    Router and service are named after the instance, not the revision: while an update
-    runs both revisions carry the same labels, Traefik merges them into one service and
-    sends traffic only to the members whose health check passes.
-    """
-    router = _ROUTER_UNSAFE.sub("-", spec.instance_id.lower())
-    return {
-        "traefik.enable": "true",
-        f"traefik.http.routers.{router}.rule": f"Host(`{spec.hostname}`)",
-        f"traefik.http.routers.{router}.service": router,
-        f"traefik.http.services.{router}.loadbalancer.server.port": str(spec.port),
-        "traefik.docker.network": network_name(spec.customer_ref),
-    }
 
 
 def nano_cpus(spec: WorkloadSpec) -> int:

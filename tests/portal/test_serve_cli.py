@@ -88,6 +88,9 @@ def serving(
         "DOCKYARD_DATABASE_URL": database_url,
         "DOCKYARD_NAMESPACE": namespace,
         "DOCKYARD_HEALTH_INTERVAL_SECONDS": "1",
+        # Its routes would replace those of a `make run` beside it in the shared Caddy
+        # (the proxy has tests of its own, on a Caddy of theirs).
+        "DOCKYARD_PROXY": "off",
     }
     process = subprocess.Popen(
         [str(DOCKYARD), "serve", "--port", str(port), *options],

@@ -188,10 +188,7 @@ def test_labels_name_the_instance_and_route_its_hostname(
     assert labels[CUSTOMER_LABEL] == app.spec.customer_ref
     assert labels[REVISION_LABEL] == "1"
     assert labels[PLAN_LABEL] == "app-test@1"
-    assert labels["traefik.enable"] == "true"
-    assert labels[f"traefik.http.routers.{instance}.rule"] == f"Host(`{app.spec.hostname}`)"
-    assert labels[f"traefik.http.services.{instance}.loadbalancer.server.port"] == "8080"
-    assert labels["traefik.docker.network"] == network_of(app.spec)
+    assert labels["dockyard.hostname"] == app.spec.hostname
 
 
 def test_create_is_idempotent(app: Running, backend: Backend) -> None:

@@ -51,11 +51,9 @@ def test_labels_identify_the_workload_and_route_its_hostname() -> None:
     assert labels["dockyard.revision"] == "3"
     assert labels["dockyard.plan"] == "app-starter@1"
     assert labels["team"] == "blue"
-    assert labels["traefik.http.routers.i0a1b2c3d4.rule"] == (
-        "Host(`i0a1b2c3d4.dockyard.localhost`)"
-    )
-    assert labels["traefik.http.services.i0a1b2c3d4.loadbalancer.server.port"] == "8080"
-    assert labels["traefik.docker.network"] == "dockyard-cus_42"
+    assert labels["dockyard.hostname"] == "i0a1b2c3d4.dockyard.localhost"
+    # Routes live in the proxy's configuration (provisioner.proxy), not in labels.
+    assert not [key for key in labels if key.startswith("traefik.")]
 
 
 def test_extra_labels_cannot_override_dockyards_own() -> None:
@@ -64,10 +62,10 @@ def test_extra_labels_cannot_override_dockyards_own() -> None:
     assert workload_labels(spec, "prod")["dockyard.instance"] == "i0a1b2c3d4"
 
 
-def test_no_hostname_no_routing() -> None:
+def test_no_hostname_no_hostname_label() -> None:
     spec = replace(SPEC, hostname="")
 
-    assert not [key for key in workload_labels(spec, "prod") if key.startswith("traefik.")]
+    assert "dockyard.hostname" not in workload_labels(spec, "prod")
 
 
 def test_limits_in_engine_units() -> None:
