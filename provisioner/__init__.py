@@ -27,7 +27,7 @@ from provisioner.models import (
     UpdateStatus,
 )
 from provisioner.proxy.custom_domains import DnsRecord
-from provisioner.proxy.routing import may_serve
+from provisioner.proxy.routing import may_serve, routes_loaded
 from provisioner.proxy.settings import ProxySettings, TlsIssuer
 from provisioner.replacement import UpdateOutcome
 from provisioner.rollout import FleetReport
@@ -61,4 +61,5 @@ __all__ = [
     "instances",
     "instances_group",
     "may_serve",
+    "routes_loaded",
 ]

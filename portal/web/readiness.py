@@ -1,5 +1,5 @@
-"""What ``/readyz`` checks: the database answers, the Docker engine answers, and the
-Stripe outbox keeps up.
+"""What ``/readyz`` checks: the database answers, the Docker engine answers, the
+Stripe outbox keeps up, and (where one is configured) the reverse proxy answers.
 
 Every check has a short time limit, so a dead dependency makes the probe answer "not
 ready" with a reason, quickly, instead of hanging until the orchestrator gives up on it.
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import outbox_oldest_due
 from portal.web.services import Services
+from provisioner import routes_loaded
 
 DATABASE_TIMEOUT_SECONDS = 3.0
 # The Docker client waits 15 s for an answer; a probe must not.
@@ -74,10 +75,29 @@ async def outbox_lag_seconds(session: AsyncSession, now: datetime) -> float:
 
 
 async def check_readiness(services: Services) -> Readiness:
-    (database, outbox), engine = await asyncio.gather(
-        _database_then_outbox(services), _engine(services)
+    (database, outbox), engine, proxy = await asyncio.gather(
+        _database_then_outbox(services), _engine(services), _proxy(services)
     )
-    return Readiness({"database": database, "engine": engine, "outbox": outbox})
+    checks = {"database": database, "engine": engine, "outbox": outbox}
+    if proxy is not None:
+        checks["proxy"] = proxy
+    return Readiness(checks)
+
+
+async def _proxy(services: Services) -> Check | None:
+    """None where no proxy is configured."""
+    settings = services.runtime.settings.provisioner.proxy
+    if settings is None:
+        return None
+    routes = 0
+
+    async def ask() -> None:
+        nonlocal routes
+        routes = await routes_loaded(settings)
+
+    failure = await _attempt(ask(), ENGINE_TIMEOUT_SECONDS)
+    # Routes count the fallback page: one means nothing loaded yet (a tick away).
+    return failure or Check(Status.OK, "Caddy answers", {"routes": max(routes - 1, 0)})
 
 
 async def _database_then_outbox(services: Services) -> tuple[Check, Check]:

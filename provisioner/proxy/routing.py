@@ -103,3 +103,10 @@ async def may_serve(session: AsyncSession, name: str, base_domain: str) -> bool:
     except LookupError:
         return False
     return instance.desired_state != DesiredState.ABSENT.value
+
+
+async def routes_loaded(settings: ProxySettings) -> int:
+    """How many routes the proxy runs now (its readiness). Raises ProxyUnavailable."""
+    config = await CaddyAdmin(settings.admin_url).current() or {}
+    servers = config.get("apps", {}).get("http", {}).get("servers", {})
+    return len(servers.get("https", {}).get("routes", []))
