@@ -58,6 +58,22 @@ def create_operator(portal: LivePortal, email: str, password: str) -> None:
         thread.submit(asyncio.run, create()).result()
 
 
+def open_running_instance(page: Page) -> None:
+    """From the dashboard, the first instance's page once it runs."""
+    # The in-process worker provisions the instance; the dashboard links it once it exists.
+    instance_link = page.locator("a[href^='/instances/']").first
+    deadline = time.monotonic() + PROVISIONING_SECONDS
+    while instance_link.count() == 0:
+        assert time.monotonic() < deadline, "no instance appeared on the dashboard"
+        page.wait_for_timeout(1000)
+        page.reload()
+    instance_link.click()
+    # The instance page refreshes itself (htmx) until the instance runs.
+    expect(page.locator("#instance-status .tag").first).to_have_text(
+        "running", timeout=PROVISIONING_SECONDS * 1000
+    )
+
+
 def unlabelled_fields(page: Page) -> list[str]:
     """Form controls a screen reader could not name."""
     names: list[str] = page.evaluate(
@@ -106,19 +122,7 @@ def test_a_newcomer_signs_up_orders_the_demo_app_and_opens_it(
     expect(page.get_by_role("heading", name="Hello Nora Newcomer")).to_be_visible()
     screenshots.take("dashboard right after ordering")
 
-    # The in-process worker provisions the instance; the dashboard links it once it exists.
-    instance_link = page.locator("a[href^='/instances/']").first
-    deadline = time.monotonic() + PROVISIONING_SECONDS
-    while instance_link.count() == 0:
-        assert time.monotonic() < deadline, "no instance appeared on the dashboard"
-        page.wait_for_timeout(1000)
-        page.reload()
-    instance_link.click()
-
-    # The instance page refreshes itself (htmx) until the instance runs.
-    expect(page.locator("#instance-status .tag").first).to_have_text(
-        "running", timeout=PROVISIONING_SECONDS * 1000
-    )
+    open_running_instance(page)
     screenshots.take("instance running")
     open_link = page.get_by_role("link", name=re.compile(r"^Open http"))
     address = open_link.get_attribute("href")

@@ -25,7 +25,7 @@ from tests.fixtures.browser import CHROMIUM, OUTPUT, Screenshots
 from tests.fixtures.live_portal import LivePortal, running_portal
 from tests.fixtures.proxy import Caddy
 from tests.fixtures.services import unavailable
-from tests.portal.test_browser import PROVISIONING_SECONDS, sign_up
+from tests.portal.test_browser import open_running_instance, sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.proxy]
 
@@ -132,16 +132,7 @@ def test_a_customer_reaches_their_instance_by_name_with_https(
     page.get_by_role("button", name="Start my subscription").click()
     expect(page).to_have_url(re.compile(r"/dashboard$"))
 
-    instance_link = page.locator("a[href^='/instances/']").first
-    deadline = time.monotonic() + PROVISIONING_SECONDS
-    while instance_link.count() == 0:
-        assert time.monotonic() < deadline, "no instance appeared on the dashboard"
-        page.wait_for_timeout(1000)
-        page.reload()
-    instance_link.click()
-    expect(page.locator("#instance-status .tag").first).to_have_text(
-        "running", timeout=PROVISIONING_SECONDS * 1000
-    )
+    open_running_instance(page)
     instance_id = page.url.rsplit("/", 1)[-1]
     address = f"https://{instance_id}.dockyard.localhost:{proxy.https_port}/"
     expect(page.get_by_role("link", name=f"Open {address}")).to_be_visible()
