@@ -21,7 +21,7 @@ from portal.db_cli import db_group
 from portal.runtime import Runtime
 from portal.serve_cli import serve, worker
 from portal.settings import Settings
-from provisioner import instances_group
+from provisioner import instances_group, proxy_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,6 +41,7 @@ for group in (
     plans_group,
     db_group,
     instances_group,
+    proxy_group,
     customers_group,
     subscriptions_group,
     support_group,

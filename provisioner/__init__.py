@@ -26,6 +26,7 @@ from provisioner.models import (
     SuspensionReason,
     UpdateStatus,
 )
+from provisioner.proxy.cli import proxy_group
 from provisioner.proxy.custom_domains import DnsRecord
 from provisioner.proxy.routing import may_serve, routes_loaded
 from provisioner.proxy.settings import ProxySettings, TlsIssuer
@@ -61,5 +62,6 @@ __all__ = [
     "instances",
     "instances_group",
     "may_serve",
+    "proxy_group",
     "routes_loaded",
 ]

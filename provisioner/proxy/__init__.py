@@ -8,4 +8,5 @@ routing      routes derived from the instances; sync (load when different); the 
 domains      customers' own names: validation, and <instance>.<base domain>
 repository   the instance_domains table
 custom_domains  attaching and removing a customer's own names
+cli          dockyard proxy sync | domains
 """

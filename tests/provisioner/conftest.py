@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 
 import docker
@@ -10,7 +11,13 @@ import pytest
 from provisioner.backends import create_backend
 from provisioner.backends.base import Backend
 from provisioner.settings import BackendKind, ProvisionerSettings
-from tests.fixtures.docker import EngineObjects, engine_client, ensure_demo_images, require_swarm
+from tests.fixtures.docker import (
+    EngineObjects,
+    engine_client,
+    ensure_demo_images,
+    remove_everything_of,
+    require_swarm,
+)
 
 # Quick to give up: a test that waits that long has failed anyway.
 CONTRACT_SETTINGS = ProvisionerSettings(
@@ -56,3 +63,11 @@ def objects(docker_client: docker.DockerClient) -> Iterator[EngineObjects]:
         yield created
     finally:
         created.remove_all()
+
+
+@pytest.fixture
+def run_id(engine_client: docker.DockerClient) -> Iterator[str]:
+    """A namespace for what the CLI makes, cleaned up after the test."""
+    run = f"t{secrets.token_hex(3)}"
+    yield run
+    remove_everything_of(engine_client, run)

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import re
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
-import docker
 import pytest
 from click.testing import CliRunner
 
 from portal.cli import dockyard
-from tests.fixtures.docker import remove_everything_of
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def run_id(engine_client: docker.DockerClient) -> Iterator[str]:
-    run = f"t{secrets.token_hex(3)}"
-    yield run
-    remove_everything_of(engine_client, run)
 
 
 def invoke(tmp_path: Path, run: str, *args: str) -> tuple[int, str]:
