@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from provisioner.at_a_glance import instance_counts, instances
 from provisioner.backends import create_backend
+from provisioner.backends.base import ExecStream
 from provisioner.cli import instances_group
 from provisioner.context import Clock, ProvisionerContext
-from provisioner.errors import EngineUnavailable, ProvisioningError
+from provisioner.errors import (
+    EngineUnavailable,
+    ProvisioningError,
+    UnknownInstance,
+)
 from provisioner.models import (
     DesiredState,
     Instance,
@@ -24,14 +29,17 @@ from provisioner.replacement import UpdateOutcome
 from provisioner.rollout import FleetReport
 from provisioner.service import InstanceView, Provisioner
 from provisioner.settings import ProvisionerSettings
+from provisioner.shell import InstanceShell
 
 __all__ = [
     "Clock",
     "DesiredState",
     "EngineUnavailable",
+    "ExecStream",
     "FleetReport",
     "Instance",
     "InstanceEvent",
+    "InstanceShell",
     "InstanceState",
     "InstanceView",
     "Provisioner",
@@ -39,6 +47,7 @@ __all__ = [
     "ProvisionerSettings",
     "ProvisioningError",
     "SuspensionReason",
+    "UnknownInstance",
     "UpdateOutcome",
     "UpdateStatus",
     "create_backend",

@@ -30,6 +30,7 @@ from provisioner.reconciler import Reconciler
 from provisioner.replacement import Replacement, UpdateOutcome
 from provisioner.repository import InstanceRepository
 from provisioner.rollout import FleetReport, Rollout
+from provisioner.shell import InstanceShell
 from provisioner.specs import (
     apply_resources,
     hosting_plan,
@@ -56,6 +57,7 @@ class Provisioner:
         self.reconciler = Reconciler(ctx)
         self.replacement = Replacement(ctx)
         self.rollout = Rollout(ctx)
+        self.shell = InstanceShell(ctx)  # the SSH gateway's way in
 
     def address(self, instance: Instance) -> str | None:
         if instance.host_port is None:
