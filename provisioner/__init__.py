@@ -7,7 +7,7 @@ from its modules (an import-linter contract holds it to that).
 
 from __future__ import annotations
 
-from provisioner.at_a_glance import instance_counts, instances
+from provisioner.at_a_glance import instance_counts, instance_or_none, instances
 from provisioner.backends import create_backend
 from provisioner.backends.base import ExecStream
 from provisioner.cli import instances_group
@@ -52,6 +52,7 @@ __all__ = [
     "UpdateStatus",
     "create_backend",
     "instance_counts",
+    "instance_or_none",
     "instances",
     "instances_group",
 ]

@@ -85,10 +85,7 @@ def _unreadable(text: str) -> str:
         return f"{first} keys are not accepted; use ssh-ed25519, ECDSA or RSA"
     if first in SUPPORTED:
         return f"not a valid {first} key: the part after {first} is damaged or cut short"
-    return (
-        "not an SSH public key: expected a line such as "
-        "'ssh-ed25519 AAAAC3Nza... you@laptop'"
-    )
+    return "not an SSH public key: expected a line such as 'ssh-ed25519 AAAAC3Nza... you@laptop'"
 
 
 def _rsa_bits(key: asyncssh.SSHKey) -> int | None:

@@ -30,9 +30,7 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ssh_keys")),
-        sa.UniqueConstraint(
-            "customer_id", "fingerprint", name=op.f("uq_ssh_keys_customer_id")
-        ),
+        sa.UniqueConstraint("customer_id", "fingerprint", name=op.f("uq_ssh_keys_customer_id")),
     )
     with op.batch_alter_table("ssh_keys", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_ssh_keys_customer_id"), ["customer_id"], unique=False)

@@ -1,0 +1,116 @@
+"""A shell or a command: an SSH session bridged to a process in the instance's container.
+
+``ssh inst@host`` asks for a terminal: the process gets one (``docker exec -t``) and the
+bytes go both ways as they are; a size change from the client resizes it. ``ssh
+inst@host 'cmd'`` runs ``sh -c cmd`` without one: stdout and stderr come back apart, and
+the client's end of input is passed on (so ``ssh inst@host 'cat > f' < file`` works).
+The command's exit status becomes the session's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+
+import asyncssh
+
+from portal.ssh.access import Grant
+from portal.ssh.output import STDERR, FrameReader
+from provisioner import ExecStream, Provisioner, ProvisioningError
+
+log = logging.getLogger(__name__)
+
+FleetSource = Callable[[], Awaitable[Provisioner]]
+SHELL = ["/bin/busybox", "sh"]  # the server image's shell: busybox, no applet links
+CHUNK = 65536
+UNREACHABLE = "dockyard: your server cannot be reached right now; please try again in a minute\r\n"
+# How long to wait for the engine to record the exit status once the output has ended.
+EXIT_STATUS_WAIT = 2.0
+
+
+async def run_session(
+    process: asyncssh.SSHServerProcess[bytes], grant: Grant, fleet: FleetSource
+) -> None:
+    tty = process.get_terminal_type() is not None
+    command = process.command
+    argv = SHELL if command is None else [*SHELL, "-c", command]
+    columns, rows, _, _ = process.get_terminal_size()
+    try:
+        provisioner = await fleet()
+        size = (columns, rows) if tty and columns and rows else None
+        stream = await provisioner.shell.open(grant.instance_id, argv, tty=tty, size=size)
+    except ProvisioningError as error:
+        log.warning("ssh: no session into %s: %s", grant.instance_id, error)
+        process.stderr.write(UNREACHABLE.encode())
+        process.exit(1)
+        return
+    try:
+        status = await _bridge(process, provisioner, stream)
+    finally:
+        stream.sock.close()
+    process.exit(status)
+
+
+async def _bridge(
+    process: asyncssh.SSHServerProcess[bytes], provisioner: Provisioner, stream: ExecStream
+) -> int:
+    stream.sock.setblocking(False)
+    feeding = asyncio.create_task(_feed_input(process, provisioner, stream))
+    try:
+        await _pass_output(process, stream)
+    finally:
+        feeding.cancel()
+        with contextlib.suppress(asyncio.CancelledError, OSError, asyncssh.Error):
+            await feeding
+    return await _exit_status(provisioner, stream)
+
+
+async def _pass_output(process: asyncssh.SSHServerProcess[bytes], stream: ExecStream) -> None:
+    loop = asyncio.get_running_loop()
+    frames = None if stream.tty else FrameReader()
+    while True:
+        data = await loop.sock_recv(stream.sock, CHUNK)
+        if not data:
+            return
+        if frames is None:
+            process.stdout.write(data)
+        else:
+            for kind, payload in frames.feed(data):
+                (process.stderr if kind == STDERR else process.stdout).write(payload)
+        await process.stdout.drain()
+
+
+async def _feed_input(
+    process: asyncssh.SSHServerProcess[bytes], provisioner: Provisioner, stream: ExecStream
+) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            data = await process.stdin.read(CHUNK)
+        except asyncssh.TerminalSizeChanged as change:
+            if stream.tty and change.width and change.height:
+                with contextlib.suppress(ProvisioningError):
+                    await provisioner.shell.resize(stream, change.width, change.height)
+            continue
+        if not data:  # the client's end of input: the process's too
+            with contextlib.suppress(OSError):
+                stream.sock.shutdown(socket.SHUT_WR)
+            return
+        await loop.sock_sendall(stream.sock, data)
+
+
+async def _exit_status(provisioner: Provisioner, stream: ExecStream) -> int:
+    deadline = asyncio.get_running_loop().time() + EXIT_STATUS_WAIT
+    while True:
+        try:
+            code = await provisioner.shell.exit_code(stream)
+        except ProvisioningError:
+            return 255
+        if code is not None:
+            return code
+        if asyncio.get_running_loop().time() > deadline:
+            return 255  # still running with its output closed: the session ends anyway
+        await asyncio.sleep(0.05)
