@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.portal",
     "tests.fixtures.live_portal",
     "tests.fixtures.browser",
+    "tests.fixtures.ssh_gateway",
 ]
 
 

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 FleetSource = Callable[[], Awaitable[Provisioner]]
 SHELL = ["/bin/busybox", "sh"]  # the server image's shell: busybox, no applet links
 CHUNK = 65536
+END_OF_TEXT = b"\x04"  # Ctrl-D
 UNREACHABLE = "dockyard: your server cannot be reached right now; please try again in a minute\r\n"
 # How long to wait for the engine to record the exit status once the output has ended.
 EXIT_STATUS_WAIT = 2.0
@@ -50,7 +51,7 @@ async def run_session(
     try:
         status = await _bridge(process, provisioner, stream)
     finally:
-        stream.sock.close()
+        stream.close()
     process.exit(status)
 
 
@@ -95,11 +96,22 @@ async def _feed_input(
                 with contextlib.suppress(ProvisioningError):
                     await provisioner.shell.resize(stream, change.width, change.height)
             continue
-        if not data:  # the client's end of input: the process's too
-            with contextlib.suppress(OSError):
-                stream.sock.shutdown(socket.SHUT_WR)
+        if not data:
+            await _end_input(stream)
             return
         await loop.sock_sendall(stream.sock, data)
+
+
+async def _end_input(stream: ExecStream) -> None:
+    """The client's end of input (or the connection gone). Without a terminal, the
+    process's stdin ends too. A terminal gets what a person would type, Ctrl-D: closing
+    its input would make the engine end the output as well, losing what is on its way."""
+    if stream.tty:
+        with contextlib.suppress(OSError):
+            await asyncio.get_running_loop().sock_sendall(stream.sock, END_OF_TEXT)
+        return
+    with contextlib.suppress(OSError):
+        stream.sock.shutdown(socket.SHUT_WR)
 
 
 async def _exit_status(provisioner: Provisioner, stream: ExecStream) -> int:

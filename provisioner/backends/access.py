@@ -9,6 +9,7 @@ instance is pinned to.
 
 from __future__ import annotations
 
+import io
 import socket
 from typing import Any
 
@@ -51,7 +52,8 @@ class WorkloadAccess:
         # The SDK hands back a SocketIO around the hijacked connection: the socket itself
         # is what an event loop can watch.
         raw: socket.socket = getattr(attached, "_sock", attached)
-        return ExecStream(exec_id, raw, tty)
+        wrapper = attached if isinstance(attached, io.RawIOBase) else None
+        return ExecStream(exec_id, raw, tty, wrapper)
 
     def resize_exec(self, exec_id: str, columns: int, rows: int) -> None:
         with self._errors.translated(f"exec {exec_id}"):

@@ -10,6 +10,7 @@ callers run them in a thread.
 from __future__ import annotations
 
 import enum
+import io
 import socket
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -113,6 +114,13 @@ class ExecStream:
     exec_id: str
     sock: socket.socket
     tty: bool
+    # The SDK's file object around ``sock``: the socket is really closed once both are.
+    attachment: io.RawIOBase | None = None
+
+    def close(self) -> None:
+        if self.attachment is not None:
+            self.attachment.close()
+        self.sock.close()
 
 
 class Backend(Protocol):

@@ -1,0 +1,111 @@
+"""The SSH gateway with Debian's OpenSSH client, into a real server-hosting container:
+the owner's key lands inside it; every other login is refused, all alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import pytest
+
+from portal.ssh.pages import keyring
+from provisioner import EngineUnavailable, Provisioner, SuspensionReason
+from tests.fixtures.customer_portal import Customer, new_customer, order, tick_until_running
+from tests.fixtures.docker import run_in
+from tests.fixtures.portal import Portal
+from tests.fixtures.ssh_gateway import Gateway, run_gateway
+from tests.fixtures.ssh_keys import KeyPair, make_key
+
+pytestmark = [pytest.mark.docker, pytest.mark.ssh]
+
+REFUSED = "Permission denied (publickey)."
+
+
+@dataclass
+class Server:
+    """Ann's running server, her key, and a key of Bob's (another customer)."""
+
+    instance_id: str
+    container: str
+    ann: Customer
+    ann_key: KeyPair
+    bob_key: KeyPair
+
+
+def add_key(portal: Portal, customer: Customer, key: KeyPair) -> None:
+    portal.run(keyring(portal.services).add, customer.id, key.public)
+
+
+@pytest.fixture
+def server(portal: Portal, tmp_path: Path) -> Server:
+    ann = new_customer(portal, "ann@example.com")
+    instance = tick_until_running(portal, order(portal, ann, "server-s").id)
+    assert instance.workload_id is not None
+    ann_key = make_key(tmp_path / "keys", "ann")
+    add_key(portal, ann, ann_key)
+    bob_browser = portal.other_browser()
+    bob = new_customer(bob_browser, "bob@example.com")
+    bob_key = make_key(tmp_path / "keys", "bob")
+    add_key(portal, bob, bob_key)
+    return Server(instance.id, instance.workload_id, ann, ann_key, bob_key)
+
+
+def engine_of(portal: Portal) -> Provisioner:
+    return portal.run(portal.services.provisioner)
+
+
+def test_the_owner_s_key_runs_commands_inside_their_server(
+    engine_client: docker.DockerClient, server: Server, gateway: Gateway
+) -> None:
+    _, hostname = run_in(engine_client, server.container, "cat", "/etc/hostname")
+
+    answer = gateway.ssh(server.ann_key, server.instance_id, "cat /etc/hostname; echo err >&2")
+
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stdout == hostname
+    assert answer.stderr == "err\n"  # apart from stdout
+    failed = gateway.ssh(server.ann_key, server.instance_id, "exit 7")
+    assert failed.returncode == 7
+    piped = gateway.ssh(server.ann_key, server.instance_id, "cat > /data/piped", stdin="from stdin")
+    assert piped.returncode == 0, piped.stderr
+    assert run_in(engine_client, server.container, "cat", "/data/piped") == (0, "from stdin")
+
+
+def test_an_interactive_shell_gets_a_terminal_inside_the_server(
+    server: Server, gateway: Gateway
+) -> None:
+    answer = gateway.ssh(
+        server.ann_key,
+        server.instance_id,
+        tty=True,
+        stdin="tty && stty size && echo shell-$((6*7))\nexit 3\n",
+    )
+
+    assert "shell-42" in answer.stdout, answer.stdout + answer.stderr
+    assert "/dev/pts/" in answer.stdout  # a real terminal
+    assert answer.returncode == 3
+
+
+def test_every_other_login_is_refused_alike(
+    portal: Portal, server: Server, gateway: Gateway, tmp_path: Path
+) -> None:
+    stranger = make_key(tmp_path / "keys", "stranger")
+    attempts = {
+        "a key nobody added": (stranger, server.instance_id),
+        "another customer's key": (server.bob_key, server.instance_id),
+        "an unknown instance": (server.ann_key, "i0000000000"),
+        "not an instance at all": (server.ann_key, "root"),
+    }
+    said = {why: refusal(gateway, *attempt) for why, attempt in attempts.items()}
+    portal.run(engine_of(portal).suspend, server.instance_id, SuspensionReason.MANUAL)
+    said["a suspended server"] = refusal(gateway, server.ann_key, server.instance_id)
+
+    assert said == dict.fromkeys(said, (255, f"USER@127.0.0.1: {REFUSED}"))
+
+
+def refusal(gateway: Gateway, key: KeyPair, user: str) -> tuple[int, str]:
+    """The exit status and what the client says, the username made anonymous."""
+    answer = gateway.ssh(key, user, "true")
+    return answer.returncode, answer.stderr.strip().replace(user, "USER")
