@@ -27,7 +27,7 @@ FleetSource = Callable[[], Awaitable[Provisioner]]
 SHELL = ["/bin/busybox", "sh"]  # the server image's shell: busybox, no applet links
 CHUNK = 65536
 END_OF_TEXT = b"\x04"  # Ctrl-D
-UNREACHABLE = "dockyard: your server cannot be reached right now; please try again in a minute\r\n"
+UNREACHABLE = "dockyard: your server cannot be reached right now; please try again in a minute"
 # How long to wait for the engine to record the exit status once the output has ended.
 EXIT_STATUS_WAIT = 2.0
 
@@ -45,7 +45,7 @@ async def run_session(
         stream = await provisioner.shell.open(grant.instance_id, argv, tty=tty, size=size)
     except ProvisioningError as error:
         log.warning("ssh: no session into %s: %s", grant.instance_id, error)
-        process.stderr.write(UNREACHABLE.encode())
+        process.stderr.write(UNREACHABLE.encode() + (b"\r\n" if tty else b"\n"))
         process.exit(1)
         return
     try:

@@ -17,6 +17,7 @@ Serving a directory the customer's own root can change from inside brings two du
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 from typing import Any
@@ -56,6 +57,13 @@ class DataVolumeSftp(asyncssh.SFTPServer):
 
     def fsetstat(self, file_obj: object, attrs: asyncssh.SFTPAttrs) -> None:
         super().fsetstat(file_obj, _safe(attrs))
+
+    def exit(self) -> None:
+        # OpenSSH's scp judges the transfer by the session's exit status, which
+        # asyncssh's SFTP server does not send on its own.
+        with contextlib.suppress(OSError, asyncssh.Error):
+            self.channel.exit(0)
+        super().exit()
 
     def symlink(self, oldpath: bytes, newpath: bytes) -> None:
         raise asyncssh.SFTPOpUnsupported("links cannot be made over SFTP; use ssh")

@@ -109,3 +109,72 @@ def refusal(gateway: Gateway, key: KeyPair, user: str) -> tuple[int, str]:
     """The exit status and what the client says, the username made anonymous."""
     answer = gateway.ssh(key, user, "true")
     return answer.returncode, answer.stderr.strip().replace(user, "USER")
+
+
+def test_files_go_both_ways_with_sftp_and_scp(
+    engine_client: docker.DockerClient, server: Server, gateway: Gateway, tmp_path: Path
+) -> None:
+    sent = tmp_path / "site.txt"
+    sent.write_text("uploaded over sftp\n")
+    back = tmp_path / "back.txt"
+    user = server.instance_id
+
+    batch = f"mkdir www\nput {sent} www/site.txt\nget www/site.txt {back}\nls -l www\n"
+    answer = gateway.sftp(server.ann_key, user, batch)
+
+    assert answer.returncode == 0, answer.stderr
+    assert back.read_text() == "uploaded over sftp\n"
+    inside = run_in(engine_client, server.container, "cat", "/data/www/site.txt")
+    assert inside == (0, "uploaded over sftp\n")  # in the container, at /data
+    # Made as the owner of /data (the container's root here), nothing the container can't use.
+    listing = run_in(engine_client, server.container, "stat", "-c", "%u:%g %a %n", "/data/www")
+    assert listing == (0, "0:0 755 /data/www\n")
+
+    copied = gateway.scp(server.ann_key, str(sent), gateway.remote(user, "copy.txt"))
+    assert copied.returncode == 0, copied.stderr
+    assert run_in(engine_client, server.container, "cat", "/data/copy.txt")[1] == sent.read_text()
+    fetched = gateway.scp(server.ann_key, gateway.remote(user, "/copy.txt"), str(tmp_path / "c"))
+    assert fetched.returncode == 0, fetched.stderr
+    assert (tmp_path / "c").read_text() == sent.read_text()
+
+
+def test_sftp_never_leaves_data_even_by_a_link_made_inside(
+    engine_client: docker.DockerClient, server: Server, gateway: Gateway, tmp_path: Path
+) -> None:
+    run_in(engine_client, server.container, "ln", "-s", "/", "/data/host")
+    run_in(engine_client, server.container, "ln", "-s", "/etc/passwd", "/data/passwd")
+    user = server.instance_id
+
+    escapes = {
+        "a link to a directory": f"get host/etc/hostname {tmp_path / 'a'}\n",
+        "a link to a file": f"get passwd {tmp_path / 'b'}\n",
+        "dot-dot": f"get ../../../../etc/hostname {tmp_path / 'c'}\n",
+        "a new link": "symlink / out\n",
+    }
+
+    for why, batch in escapes.items():
+        answer = gateway.sftp(server.ann_key, user, batch)
+        assert answer.returncode != 0, why
+    assert not any((tmp_path / name).exists() for name in "abc")
+
+
+def test_a_session_while_the_engine_is_down_gets_one_clear_line(
+    portal: Portal, server: Server, tmp_path: Path
+) -> None:
+    async def engine_down() -> Provisioner:
+        raise EngineUnavailable("the Docker engine at unix:///var/run/docker.sock is not running")
+
+    gateways = run_gateway(portal, tmp_path / "down", engine_down)
+    down = next(gateways)
+    try:
+        answer = down.ssh(server.ann_key, server.instance_id, "echo hi")
+        shell = down.ssh(server.ann_key, server.instance_id, tty=True, stdin="echo hi\n")
+    finally:
+        gateways.close()
+
+    assert (answer.returncode, answer.stdout) == (1, "")
+    assert answer.stderr == (
+        "dockyard: your server cannot be reached right now; please try again in a minute\n"
+    )
+    assert shell.returncode == 1
+    assert "cannot be reached right now" in shell.stdout + shell.stderr
