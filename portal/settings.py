@@ -160,7 +160,7 @@ def _positive_whole(environ: Mapping[str, str], name: str, default: int) -> int:
 
 def _port(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name, str(default))
-    if not raw.isdecimal() or not 1 <= int(raw) <= 65535:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 65535:
         raise ValueError(f"{name}={raw!r}: expected a port number from 1 to 65535")
     return int(raw)
 
