@@ -36,14 +36,14 @@ def test_ssh_settings_default_to_the_loopback_port_2222_and_a_key_under_var() ->
 def test_ssh_settings_read_their_variables_and_name_a_bad_port() -> None:
     settings = SshSettings.from_env(
         {
-            "DOCKYARD_SSH_ADDRESS": "0.0.0.0",
+            "DOCKYARD_SSH_ADDRESS": "192.0.2.10",
             "DOCKYARD_SSH_PORT": "22",
             "DOCKYARD_SSH_HOST": "ssh.example.com",
             "DOCKYARD_SSH_KEY_DIR": "/etc/dockyard/ssh",
         }
     )
 
-    assert settings == SshSettings("0.0.0.0", 22, "ssh.example.com", Path("/etc/dockyard/ssh"))
+    assert settings == SshSettings("192.0.2.10", 22, "ssh.example.com", Path("/etc/dockyard/ssh"))
     for bad in ("", "ssh", "0", "70000", "²"):
         with pytest.raises(ValueError, match="DOCKYARD_SSH_PORT="):
             SshSettings.from_env({"DOCKYARD_SSH_PORT": bad})

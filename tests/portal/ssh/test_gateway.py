@@ -3,7 +3,6 @@ the owner's key lands inside it; every other login is refused, all alike."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 

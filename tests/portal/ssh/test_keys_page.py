@@ -53,7 +53,8 @@ def test_a_bad_key_is_refused_beside_the_field_keeping_what_was_typed(
 
     assert garbage.status_code == 400
     assert "damaged or cut short" in field_error(garbage.text)
-    assert "ssh-ed25519 not-a-key" in garbage.text and 'value="mine"' in garbage.text
+    assert "ssh-ed25519 not-a-key" in garbage.text
+    assert 'value="mine"' in garbage.text
     assert "this is a private key" in field_error(private.text)
     assert field_error(empty.text) == "paste a public key"
     assert key_ids(portal.get("/ssh-keys").text) == []
