@@ -27,6 +27,7 @@ class InstanceShell:
         *,
         tty: bool,
         size: tuple[int, int] | None = None,
+        environment: dict[str, str] | None = None,
     ) -> ExecStream:
         """Start ``command`` in the instance's workload. Raises UnknownInstance,
         InvalidTransition (not running now) or a BackendError (the engine's)."""
@@ -35,7 +36,12 @@ class InstanceShell:
         if instance.state != InstanceState.RUNNING.value or instance.workload_id is None:
             raise InvalidTransition(f"instance {instance_id} is not running")
         return await self.ctx.engine(
-            self.ctx.backend.exec, instance.workload_id, command, tty=tty, size=size
+            self.ctx.backend.exec,
+            instance.workload_id,
+            command,
+            tty=tty,
+            size=size,
+            environment=environment or {},
         )
 
     async def resize(self, stream: ExecStream, columns: int, rows: int) -> None:

@@ -14,3 +14,9 @@ container; SFTP (and so OpenSSH's scp) reaches its /data volume.
   volume, chrooted
 - ``cli``: ``dockyard ssh-gateway``
 """
+
+import warnings
+
+# asyncssh 2.x names cryptography's DSA types when imported, and cryptography warns (a
+# UserWarning, so every dockyard command would print it): DSA keys are refused here anyway.
+warnings.filterwarnings("ignore", message="DSA is deprecated", module=r"asyncssh\.")

@@ -49,10 +49,16 @@ class GatewayServer(asyncssh.SSHServer):
         return True
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        grant = await self._gate.admit(username, key.get_fingerprint("sha256"))
+        try:
+            grant = await self._gate.admit(username, key.get_fingerprint("sha256"))
+        except Exception:  # e.g. the database is down: refused, like any other refusal
+            log.exception("ssh: cannot decide on a login to %r", username[:64])
+            return False
         if grant is None or self._conn is None:
             return False
-        self._conn.set_extra_info(**{GRANT: grant, DATA_PATH: await self._data_path(grant)})
+        # Asked twice per login (OpenSSH offers the key, then signs with it): once is enough.
+        if self._conn.get_extra_info(GRANT) != grant:
+            self._conn.set_extra_info(**{GRANT: grant, DATA_PATH: await self._data_path(grant)})
         return True
 
     async def _data_path(self, grant: Grant) -> str | None:

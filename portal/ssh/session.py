@@ -28,6 +28,7 @@ SHELL = ["/bin/busybox", "sh"]  # the server image's shell: busybox, no applet l
 CHUNK = 65536
 END_OF_TEXT = b"\x04"  # Ctrl-D
 UNREACHABLE = "dockyard: your server cannot be reached right now; please try again in a minute"
+CONNECTION_LOST = 255  # OpenSSH's status when the session broke off
 # How long to wait for the engine to record the exit status once the output has ended.
 EXIT_STATUS_WAIT = 2.0
 
@@ -35,24 +36,32 @@ EXIT_STATUS_WAIT = 2.0
 async def run_session(
     process: asyncssh.SSHServerProcess[bytes], grant: Grant, fleet: FleetSource
 ) -> None:
-    tty = process.get_terminal_type() is not None
+    terminal = process.get_terminal_type()
+    tty = terminal is not None
     command = process.command
     argv = SHELL if command is None else [*SHELL, "-c", command]
     columns, rows, _, _ = process.get_terminal_size()
     try:
         provisioner = await fleet()
         size = (columns, rows) if tty and columns and rows else None
-        stream = await provisioner.shell.open(grant.instance_id, argv, tty=tty, size=size)
+        environment = {"TERM": terminal} if terminal else {}
+        stream = await provisioner.shell.open(
+            grant.instance_id, argv, tty=tty, size=size, environment=environment
+        )
     except ProvisioningError as error:
         log.warning("ssh: no session into %s: %s", grant.instance_id, error)
         process.stderr.write(UNREACHABLE.encode() + (b"\r\n" if tty else b"\n"))
         process.exit(1)
         return
+    status = CONNECTION_LOST
     try:
         status = await _bridge(process, provisioner, stream)
+    except (OSError, asyncssh.Error) as error:  # the client or the engine went away
+        log.info("ssh: session into %s ended: %s", grant.instance_id, error)
     finally:
         stream.close()
-    process.exit(status)
+    with contextlib.suppress(OSError, asyncssh.Error):
+        process.exit(status)
 
 
 async def _bridge(
@@ -120,9 +129,9 @@ async def _exit_status(provisioner: Provisioner, stream: ExecStream) -> int:
         try:
             code = await provisioner.shell.exit_code(stream)
         except ProvisioningError:
-            return 255
+            return CONNECTION_LOST
         if code is not None:
             return code
         if asyncio.get_running_loop().time() > deadline:
-            return 255  # still running with its output closed: the session ends anyway
+            return CONNECTION_LOST  # still running with its output closed: the session ends anyway
         await asyncio.sleep(0.05)

@@ -31,15 +31,28 @@ class WorkloadAccess:
     _errors: EngineErrors
 
     def exec(
-        self, workload_id: str, command: list[str], *, tty: bool, size: tuple[int, int] | None
+        self,
+        workload_id: str,
+        command: list[str],
+        *,
+        tty: bool,
+        size: tuple[int, int] | None,
+        environment: dict[str, str],
     ) -> ExecStream:
         """Start ``command`` in the workload's container, stdin attached; ``size`` is the
-        terminal's (columns, rows). Raises WorkloadFailed if it has no running container."""
+        terminal's (columns, rows), ``environment`` added to the container's. Raises
+        WorkloadFailed or BackendError if it has no running container."""
         with self._errors.translated(f"workload {workload_id}"):
             container = self._container(workload_id)
             try:
                 created: Json = self._api.exec_create(
-                    container, command, stdin=True, tty=tty, stdout=True, stderr=True
+                    container,
+                    command,
+                    stdin=True,
+                    tty=tty,
+                    stdout=True,
+                    stderr=True,
+                    environment=environment or None,
                 )
             except docker.errors.NotFound as error:
                 raise gone(workload_id) from error

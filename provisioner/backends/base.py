@@ -174,7 +174,13 @@ class Backend(Protocol):
     def usage(self, workload_id: str) -> Usage: ...
 
     def exec(
-        self, workload_id: str, command: list[str], *, tty: bool, size: tuple[int, int] | None
+        self,
+        workload_id: str,
+        command: list[str],
+        *,
+        tty: bool,
+        size: tuple[int, int] | None,
+        environment: dict[str, str],
     ) -> ExecStream:
         """Start ``command`` in the workload's running container, stdin attached (with a
         terminal of ``size``, columns and rows, when ``tty``)."""
