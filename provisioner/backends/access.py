@@ -9,6 +9,7 @@ instance is pinned to.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import socket
 from typing import Any
@@ -61,7 +62,10 @@ class WorkloadAccess:
             exec_id: str = created["Id"]
             attached = self._api.exec_start(exec_id, tty=tty, socket=True)
             if tty and size is not None:
-                self._api.exec_resize(exec_id, height=size[1], width=size[0])
+                # API 1.41 creates the terminal without a size: it is set once running. A
+                # command quick enough to have ended already needs none.
+                with contextlib.suppress(docker.errors.APIError):
+                    self._api.exec_resize(exec_id, height=size[1], width=size[0])
         # The SDK hands back a SocketIO around the hijacked connection: the socket itself
         # is what an event loop can watch.
         raw: socket.socket = getattr(attached, "_sock", attached)
