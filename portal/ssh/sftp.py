@@ -13,6 +13,11 @@ Serving a directory the customer's own root can change from inside brings two du
 - Ownership and modes: files and directories made here get the owner of the directory
   they are made in (the container's user, not the gateway's), set-id bits are dropped and
   the client cannot give files away to other users.
+
+Left open: a link swapped in by the container between the check of a path and its use
+is not caught (Python has no ``openat2(RESOLVE_IN_ROOT)``); a helper process chrooted
+into the volume would close that. File operations run on the event loop, as asyncssh's
+SFTP server does them.
 """
 
 from __future__ import annotations
