@@ -3,6 +3,7 @@ the owner's key lands inside it; every other login is refused, all alike."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,24 +138,64 @@ def test_files_go_both_ways_with_sftp_and_scp(
     assert (tmp_path / "c").read_text() == sent.read_text()
 
 
+def test_new_files_take_the_owner_of_their_directory_and_no_set_id_bits(
+    portal: Portal,
+    engine_client: docker.DockerClient,
+    server: Server,
+    gateway: Gateway,
+    tmp_path: Path,
+) -> None:
+    data = Path(portal.run(engine_of(portal).shell.data_path, server.instance_id))
+    (data / "app").mkdir()
+    os.chown(data / "app", 1000, 1000)  # as an application's own user would own it
+    sent = tmp_path / "run.sh"
+    sent.write_text("echo hi\n")
+    sent.chmod(0o4755)
+
+    batch = f"put -p {sent} app/run.sh\nmkdir app/logs\nchmod 6777 app/run.sh\n"
+    answer = gateway.sftp(server.ann_key, server.instance_id, batch)
+
+    assert answer.returncode == 0, answer.stderr
+    stat = ["stat", "-c", "%u:%g %a %n", "/data/app/run.sh", "/data/app/logs"]
+    assert run_in(engine_client, server.container, *stat) == (
+        0,
+        "1000:1000 777 /data/app/run.sh\n1000:1000 755 /data/app/logs\n",
+    )
+
+
 def test_sftp_never_leaves_data_even_by_a_link_made_inside(
     engine_client: docker.DockerClient, server: Server, gateway: Gateway, tmp_path: Path
 ) -> None:
+    outside = tmp_path / "outside"  # a directory of the host's, where nothing may appear
+    outside.mkdir()
     run_in(engine_client, server.container, "ln", "-s", "/", "/data/host")
+    run_in(engine_client, server.container, "ln", "-s", str(outside), "/data/tmp")
     run_in(engine_client, server.container, "ln", "-s", "/etc/passwd", "/data/passwd")
-    user = server.instance_id
+    run_in(engine_client, server.container, "sh", "-c", "echo mine > /data/mine")
+    passwd_mode = Path("/etc/passwd").stat().st_mode
+    local = outside / "local.txt"
+    local.write_text("should stay here\n")
 
     escapes = {
-        "a link to a directory": f"get host/etc/hostname {tmp_path / 'a'}\n",
-        "a link to a file": f"get passwd {tmp_path / 'b'}\n",
-        "dot-dot": f"get ../../../../etc/hostname {tmp_path / 'c'}\n",
-        "a new link": "symlink / out\n",
+        "reading through a linked directory": f"get host/etc/hostname {outside / 'a'}\n",
+        "reading a linked file": f"get passwd {outside / 'b'}\n",
+        "dot-dot": f"get ../../../../etc/hostname {outside / 'c'}\n",
+        "writing through a link": f"put {local} tmp/written\n",
+        "listing through a link": "ls host/etc\n",
+        "changing a linked file's mode": "chmod 666 passwd\n",
+        "making a directory through a link": "mkdir tmp/made\n",
+        "moving a file out": "rename mine tmp/moved\n",
+        "making a new link": "symlink / out\n",
     }
 
     for why, batch in escapes.items():
-        answer = gateway.sftp(server.ann_key, user, batch)
+        answer = gateway.sftp(server.ann_key, server.instance_id, batch)
         assert answer.returncode != 0, why
-    assert not any((tmp_path / name).exists() for name in "abc")
+    assert [path.name for path in outside.iterdir()] == ["local.txt"]
+    assert Path("/etc/passwd").stat().st_mode == passwd_mode
+    listing = gateway.sftp(server.ann_key, server.instance_id, "ls -l\n")
+    assert listing.returncode == 0, listing.stderr
+    assert "mine" in listing.stdout  # the links are listed as links, not followed
 
 
 def test_a_session_while_the_engine_is_down_gets_one_clear_line(
