@@ -10,9 +10,9 @@ container; SFTP (and so OpenSSH's scp) reaches its /data volume.
 - ``access``: who may log in where (one path for every refusal)
 - ``host_key``: the gateway's host key, generated once under ``var/ssh/``
 - ``server``: the asyncssh server and its start; ``session``: a shell or command bridged to
-  ``docker exec``; ``output``: the engine's multiplexed output read; ``sftp``: the data
-  volume, chrooted
-- ``cli``: ``dockyard ssh-gateway``
+  ``docker exec``; ``output``: the engine's multiplexed output read
+- ``sftp``: the data volume, chrooted; ``confined``: its paths, resolved without links
+- ``running``: the gateway beside the web app or alone; ``cli``: ``dockyard ssh-gateway``
 """
 
 import warnings
