@@ -69,12 +69,21 @@ async def _bridge(
 ) -> int:
     stream.sock.setblocking(False)
     feeding = asyncio.create_task(_feed_input(process, provisioner, stream))
+    output = asyncio.create_task(_pass_output(process, stream))
+    # The client may go away with a program still running in the shell: then the session
+    # ends here, without waiting for output that has nowhere to go.
+    gone = asyncio.create_task(process.wait_closed())
     try:
-        await _pass_output(process, stream)
+        await asyncio.wait({output, gone}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        feeding.cancel()
-        with contextlib.suppress(asyncio.CancelledError, OSError, asyncssh.Error):
-            await feeding
+        for task in (feeding, output, gone):
+            task.cancel()
+        for task in (feeding, gone):
+            with contextlib.suppress(asyncio.CancelledError, OSError, asyncssh.Error):
+                await task
+    if gone.done() and not gone.cancelled():
+        raise ConnectionAbortedError("the client went away")
+    await output  # its error, if it failed
     return await _exit_status(provisioner, stream)
 
 

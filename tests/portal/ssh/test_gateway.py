@@ -3,7 +3,9 @@ the owner's key lands inside it; every other login is refused, all alike."""
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 from portal.ssh.pages import keyring
 from provisioner import EngineUnavailable, Provisioner, SuspensionReason
 from tests.fixtures.customer_portal import Customer, new_customer, order, tick_until_running
-from tests.fixtures.docker import run_in
+from tests.fixtures.docker import run_in, wait_for
 from tests.fixtures.portal import Portal
 from tests.fixtures.ssh_gateway import Gateway, run_gateway
 from tests.fixtures.ssh_keys import KeyPair, make_key
@@ -218,3 +220,17 @@ def test_a_session_while_the_engine_is_down_gets_one_clear_line(
     )
     assert shell.returncode == 1
     assert "cannot be reached right now" in shell.stdout + shell.stderr
+
+
+def test_a_client_that_goes_away_mid_command_ends_its_session(
+    server: Server, gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="portal.ssh.session")
+    client = gateway.start_ssh(server.ann_key, server.instance_id, "sleep 600")
+    time.sleep(1.5)  # logged in, the command running
+
+    client.kill()
+    client.communicate()
+
+    ended = f"ssh: session into {server.instance_id} ended"
+    wait_for(lambda: any(ended in r.getMessage() for r in caplog.records), "the session", 10)
