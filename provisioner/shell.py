@@ -50,6 +50,11 @@ class InstanceShell:
     async def exit_code(self, stream: ExecStream) -> int | None:
         return await self.ctx.engine(self.ctx.backend.exec_exit_code, stream.exec_id)
 
+    async def hang_up(self, stream: ExecStream) -> int:
+        """End what the session left running (its client went away), as a closed
+        terminal would."""
+        return await self.ctx.engine(self.ctx.backend.hang_up, stream.exec_id)
+
     async def data_path(self, instance_id: str) -> str:
         """The host directory of a server's data volume (``/data`` inside it)."""
         return await self.ctx.engine(self.ctx.backend.volume_path, instance_id, DATA_VOLUME)

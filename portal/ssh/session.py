@@ -82,6 +82,8 @@ async def _bridge(
             with contextlib.suppress(asyncio.CancelledError, OSError, asyncssh.Error):
                 await task
     if gone.done() and not gone.cancelled():
+        with contextlib.suppress(ProvisioningError):
+            await provisioner.shell.hang_up(stream)
         raise ConnectionAbortedError("the client went away")
     await output  # its error, if it failed
     return await _exit_status(provisioner, stream)

@@ -19,6 +19,7 @@ import docker.errors
 from provisioner.backends.base import ExecStream
 from provisioner.backends.engine_errors import EngineErrors, gone
 from provisioner.backends.engine_terms import Json, volume_name
+from provisioner.backends.sessions import hang_up_session
 from provisioner.errors import BackendError
 
 SWARM_SERVICE_LABEL = "com.docker.swarm.service.id"
@@ -85,6 +86,21 @@ class WorkloadAccess:
                 return None
         code = found.get("ExitCode")
         return None if found.get("Running") or code is None else int(code)
+
+    def hang_up(self, exec_id: str) -> int:
+        """What closing a terminal does: SIGHUP to every process of the exec's session
+        (its shell and what runs in it), which Docker's API cannot send. Works where the
+        engine's processes are visible (the gateway on the engine's host); returns how
+        many processes were signalled."""
+        with self._errors.translated(f"exec {exec_id}"):
+            try:
+                found: Json = self._api.exec_inspect(exec_id)
+            except docker.errors.NotFound:
+                return 0
+        leader = int(found.get("Pid") or 0)
+        if not found.get("Running") or leader <= 0:
+            return 0
+        return hang_up_session(leader)
 
     def volume_path(self, instance_id: str, volume: str) -> str:
         """The host directory holding the instance's named volume (on this node)."""

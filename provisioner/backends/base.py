@@ -190,5 +190,8 @@ class Backend(Protocol):
     def exec_exit_code(self, exec_id: str) -> int | None:
         """The exit status of a process ``exec`` started; None while it runs."""
 
+    def hang_up(self, exec_id: str) -> int:
+        """SIGHUP to the exec's process session (its client went away); how many."""
+
     def volume_path(self, instance_id: str, volume: str) -> str:
         """Where the instance's named volume lives on this host (its mountpoint)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,15 +221,26 @@ def test_a_session_while_the_engine_is_down_gets_one_clear_line(
     assert "cannot be reached right now" in shell.stdout + shell.stderr
 
 
+@pytest.mark.parametrize("tty", [False, True], ids=["command", "terminal"])
 def test_a_client_that_goes_away_mid_command_ends_its_session(
-    server: Server, gateway: Gateway, caplog: pytest.LogCaptureFixture
+    engine_client: docker.DockerClient,
+    server: Server,
+    gateway: Gateway,
+    caplog: pytest.LogCaptureFixture,
+    tty: bool,
 ) -> None:
     caplog.set_level(logging.INFO, logger="portal.ssh.session")
-    client = gateway.start_ssh(server.ann_key, server.instance_id, "sleep 600")
-    time.sleep(1.5)  # logged in, the command running
+    client = gateway.start_ssh(server.ann_key, server.instance_id, "sleep 600", tty=tty)
+    wait_for(lambda: "sleep 600" in processes(engine_client, server), "the command running")
 
     client.kill()
     client.communicate()
 
     ended = f"ssh: session into {server.instance_id} ended"
     wait_for(lambda: any(ended in r.getMessage() for r in caplog.records), "the session", 10)
+    # As a closed terminal would, the gateway hangs up on what the session left running.
+    wait_for(lambda: "sleep" not in processes(engine_client, server), "the command ending")
+
+
+def processes(client: docker.DockerClient, server: Server) -> str:
+    return run_in(client, server.container, "ps", "-o", "args")[1]
