@@ -83,12 +83,9 @@ def create_app(
             task: asyncio.Task[None] | None = None
             if worker_interval is not None:
                 task = asyncio.create_task(Worker(runtime).run_on(sessions, worker_interval, stop))
-            gateway = contextlib.AsyncExitStack()
-            if ssh_gateway:
-                fleet = app.state.services.provisioner
-                await gateway.enter_async_context(gateway_beside(runtime, sessions, fleet))
+            fleet = app.state.services.provisioner
             try:
-                async with gateway:
+                async with gateway_beside(runtime, sessions, fleet, enabled=ssh_gateway):
                     yield
             finally:
                 stop.set()

@@ -42,11 +42,18 @@ class ConnectOnUse:
 
 @asynccontextmanager
 async def gateway_beside(
-    runtime: Runtime, sessions: async_sessionmaker[AsyncSession], fleet: FleetSource
+    runtime: Runtime,
+    sessions: async_sessionmaker[AsyncSession],
+    fleet: FleetSource,
+    *,
+    enabled: bool = True,
 ) -> AsyncIterator[asyncssh.SSHAcceptor | None]:
-    """The gateway for as long as the block runs; None (logged) if it cannot listen, so
-    a taken port never keeps the web portal from starting."""
+    """The gateway for as long as the block runs (if ``enabled``); None (logged) if it
+    cannot listen, so a taken port never keeps the web portal from starting."""
     settings = runtime.settings.ssh
+    if not enabled:
+        yield None
+        return
     try:
         acceptor = await start_gateway(settings, sessions, runtime.current_catalog, fleet)
     except (OSError, asyncssh.Error) as error:
