@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from provisioner import EngineUnavailable, Provisioner, SuspensionReason
 from tests.fixtures.customer_portal import Customer, new_customer, order, tick_until_running
 from tests.fixtures.docker import run_in, wait_for
 from tests.fixtures.portal import Portal
-from tests.fixtures.ssh_gateway import Gateway, run_gateway
+from tests.fixtures.ssh_gateway import Gateway, remove_instances, run_gateway
 from tests.fixtures.ssh_keys import KeyPair, make_key
 
 pytestmark = [pytest.mark.docker, pytest.mark.ssh]
@@ -40,17 +41,21 @@ def add_key(portal: Portal, customer: Customer, key: KeyPair) -> None:
 
 
 @pytest.fixture
-def server(portal: Portal, tmp_path: Path) -> Server:
+def server(portal: Portal, tmp_path: Path, engine_client: docker.DockerClient) -> Iterator[Server]:
     ann = new_customer(portal, "ann@example.com")
-    instance = tick_until_running(portal, order(portal, ann, "server-s").id)
-    assert instance.workload_id is not None
-    ann_key = make_key(tmp_path / "keys", "ann")
-    add_key(portal, ann, ann_key)
-    bob_browser = portal.other_browser()
-    bob = new_customer(bob_browser, "bob@example.com")
-    bob_key = make_key(tmp_path / "keys", "bob")
-    add_key(portal, bob, bob_key)
-    return Server(instance.id, instance.workload_id, ann, ann_key, bob_key)
+    subscription = order(portal, ann, "server-s")
+    try:
+        instance = tick_until_running(portal, subscription.id)
+        assert instance.workload_id is not None
+        ann_key = make_key(tmp_path / "keys", "ann")
+        add_key(portal, ann, ann_key)
+        bob_browser = portal.other_browser()
+        bob = new_customer(bob_browser, "bob@example.com")
+        bob_key = make_key(tmp_path / "keys", "bob")
+        add_key(portal, bob, bob_key)
+        yield Server(instance.id, instance.workload_id, ann, ann_key, bob_key)
+    finally:
+        remove_instances(portal, engine_client, subscription.id)
 
 
 def engine_of(portal: Portal) -> Provisioner:

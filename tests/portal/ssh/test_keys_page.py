@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import docker
+
 from tests.fixtures.customer_portal import instance_of, new_customer, order
 from tests.fixtures.portal import Portal
+from tests.fixtures.ssh_gateway import remove_instances
 from tests.fixtures.ssh_keys import FIRST_KEY, SECOND_KEY, make_key
 
 
@@ -82,16 +85,19 @@ def test_another_customer_s_key_cannot_be_removed(portal: Portal) -> None:
 
 
 def test_a_server_s_page_says_how_to_log_in_and_an_application_s_does_not(
-    portal: Portal,
+    portal: Portal, engine_client: docker.DockerClient
 ) -> None:
     ann = new_customer(portal, "ann@example.com")
     server = order(portal, ann, "server-s")
     application = order(portal, ann, "app-starter")
-    portal.tick()
-    server_id = instance_of(portal, server.id).id
-
-    server_page = portal.get(f"/instances/{server_id}").text
-    application_page = portal.get(f"/instances/{instance_of(portal, application.id).id}").text
+    try:
+        portal.tick()
+        server_id = instance_of(portal, server.id).id
+        server_page = portal.get(f"/instances/{server_id}").text
+        application_id = instance_of(portal, application.id).id
+        application_page = portal.get(f"/instances/{application_id}").text
+    finally:
+        remove_instances(portal, engine_client, server.id, application.id)
 
     assert f"ssh {server_id}@localhost -p 2222" in server_page
     assert f"sftp -P 2222 {server_id}@localhost" in server_page
