@@ -249,3 +249,13 @@ def test_a_client_that_goes_away_mid_command_ends_its_session(
 
 def processes(client: docker.DockerClient, server: Server) -> str:
     return run_in(client, server.container, "ps", "-o", "args")[1]
+
+
+def test_the_terminal_follows_the_client_s_window_size(server: Server, gateway: Gateway) -> None:
+    with gateway.in_terminal(server.ann_key, server.instance_id, columns=90, rows=25) as term:
+        term.type("stty size\n")
+        term.expect("25 90")
+        term.resize(columns=132, rows=43)
+        term.type("stty size\n")
+        term.expect("43 132")
+        term.type("exit\n")
