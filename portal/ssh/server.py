@@ -29,6 +29,9 @@ GRANT = "dockyard_grant"  # the connection's extra info: whom it was admitted as
 DATA_PATH = "dockyard_data_path"
 # Seconds a client has to authenticate: a stranger's half-open connection costs little.
 LOGIN_TIMEOUT = 30
+# Keys a client may offer on one connection (OpenSSH's sshd allows 6 failures): beyond,
+# refused without asking the database, so one connection cannot keep it busy.
+MAX_KEY_OFFERS = 10
 
 
 class GatewayServer(asyncssh.SSHServer):
@@ -38,6 +41,7 @@ class GatewayServer(asyncssh.SSHServer):
         self._gate = gate
         self._fleet = fleet
         self._conn: asyncssh.SSHServerConnection | None = None
+        self._offers = 0
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
@@ -49,6 +53,9 @@ class GatewayServer(asyncssh.SSHServer):
         return True
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        self._offers += 1
+        if self._offers > MAX_KEY_OFFERS:
+            return False
         try:
             grant = await self._gate.admit(username, key.get_fingerprint("sha256"))
         except Exception:  # e.g. the database is down: refused, like any other refusal
