@@ -14,7 +14,7 @@ import pytest
 
 from portal.ssh.pages import keyring
 from portal.ssh.server import MAX_KEY_OFFERS
-from provisioner import EngineUnavailable, Provisioner, SuspensionReason
+from provisioner import EngineUnavailable, Instance, Provisioner, SuspensionReason
 from tests.fixtures.customer_portal import Customer, new_customer, order, tick_until_running
 from tests.fixtures.docker import run_in, wait_for
 from tests.fixtures.portal import Portal
@@ -104,12 +104,42 @@ def test_every_other_login_is_refused_alike(
         "another customer's key": (server.bob_key, server.instance_id),
         "an unknown instance": (server.ann_key, "i0000000000"),
         "not an instance at all": (server.ann_key, "root"),
+        "her application-hosting instance": (server.ann_key, application_of(portal, server)),
     }
     said = {why: refusal(gateway, *attempt) for why, attempt in attempts.items()}
     portal.run(engine_of(portal).suspend, server.instance_id, SuspensionReason.MANUAL)
     said["a suspended server"] = refusal(gateway, server.ann_key, server.instance_id)
 
     assert said == dict.fromkeys(said, (255, f"USER@127.0.0.1: {REFUSED}"))
+
+
+def application_of(portal: Portal, server: Server) -> str:
+    """An application-hosting instance of the server's owner, running as far as the
+    database says (the gateway refuses it before it would ask the engine anything)."""
+    now = portal.clock()
+    application = Instance(
+        id="iapp0000001",
+        customer_ref=server.ann.id,
+        plan_id="app-starter",
+        plan_version=1,
+        image="dockyard-demo",
+        image_version="1",
+        cpu_millis=250,
+        memory_mb=256,
+        disk_gb=1,
+        max_processes=64,
+        desired_state="running",
+        state="running",
+        created_at=now,
+        updated_at=now,
+    )
+
+    async def record() -> None:
+        async with portal.services.sessions() as session, session.begin():
+            session.add(application)
+
+    portal.run(record)
+    return application.id
 
 
 def refusal(gateway: Gateway, key: KeyPair, user: str) -> tuple[int, str]:
