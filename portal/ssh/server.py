@@ -29,9 +29,9 @@ GRANT = "dockyard_grant"  # the connection's extra info: whom it was admitted as
 DATA_PATH = "dockyard_data_path"
 # Seconds a client has to authenticate: a stranger's half-open connection costs little.
 LOGIN_TIMEOUT = 30
-# Keys a client may offer on one connection (OpenSSH's sshd allows 6 failures): beyond,
+# Keys refused on one connection (OpenSSH's sshd allows 6) before every further one is
 # refused without asking the database, so one connection cannot keep it busy.
-MAX_KEY_OFFERS = 10
+MAX_REFUSALS = 10
 
 
 class GatewayServer(asyncssh.SSHServer):
@@ -41,7 +41,7 @@ class GatewayServer(asyncssh.SSHServer):
         self._gate = gate
         self._fleet = fleet
         self._conn: asyncssh.SSHServerConnection | None = None
-        self._offers = 0
+        self._refusals = 0
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
@@ -53,15 +53,15 @@ class GatewayServer(asyncssh.SSHServer):
         return True
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        self._offers += 1
-        if self._offers > MAX_KEY_OFFERS:
+        if self._refusals >= MAX_REFUSALS:
             return False
         try:
             grant = await self._gate.admit(username, key.get_fingerprint("sha256"))
         except Exception:  # e.g. the database is down: refused, like any other refusal
             log.exception("ssh: cannot decide on a login to %r", username[:64])
-            return False
+            grant = None
         if grant is None or self._conn is None:
+            self._refusals += 1
             return False
         # Asked twice per login (OpenSSH offers the key, then signs with it): once is enough.
         if self._conn.get_extra_info(GRANT) != grant:
