@@ -2,7 +2,8 @@
 
 Everything a handler uses is built in the lifespan from the runtime and kept on
 ``app.state.services``. With ``worker_interval`` the background worker runs in the same
-process (``dockyard serve --with-worker``, what ``make run`` starts).
+process (``dockyard serve --with-worker``, what ``make run`` starts), and with
+``ssh_gateway`` the SSH gateway into servers (portal.ssh) too.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from portal.operator.api.routes import api_router, declare_closed_bodies
 from portal.operator.pages.overview import operator_router
 from portal.operator.rollout_state import keep_rollouts
 from portal.runtime import Runtime
+from portal.ssh.pages import ssh_keys_router
+from portal.ssh.running import gateway_beside
 from portal.web.errors import exception_handlers
 from portal.web.health import health_router
 from portal.web.metrics import MetricsPlugin
@@ -57,7 +60,9 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litestar:
+def create_app(
+    runtime: Runtime, worker_interval: float | None = None, *, ssh_gateway: bool = False
+) -> Litestar:
     settings = runtime.settings
     log_lines.install()
     web_sessions = DatabaseSessionStore(runtime.clock, SESSION_LIFETIME)
@@ -79,8 +84,10 @@ def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litest
             task: asyncio.Task[None] | None = None
             if worker_interval is not None:
                 task = asyncio.create_task(Worker(runtime).run_on(sessions, worker_interval, stop))
+            fleet = app.state.services.provisioner
             try:
-                yield
+                async with gateway_beside(runtime, sessions, fleet, enabled=ssh_gateway):
+                    yield
             finally:
                 stop.set()
                 if task is not None:
@@ -93,6 +100,7 @@ def create_app(runtime: Runtime, worker_interval: float | None = None) -> Litest
         account_router,
         account_sessions_router,
         customer_router,
+        ssh_keys_router,
         operator_router,
         finance_router,
         api_router,

@@ -21,6 +21,7 @@ from portal.db_cli import db_group
 from portal.runtime import Runtime
 from portal.serve_cli import serve, worker
 from portal.settings import Settings
+from portal.ssh.cli import ssh_gateway
 from provisioner import instances_group, proxy_group
 
 
@@ -50,6 +51,7 @@ for group in (
     reconcile_command,
     serve,
     worker,
+    ssh_gateway,
 ):
     dockyard.add_command(group)
 

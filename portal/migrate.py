@@ -25,6 +25,7 @@ def all_metadata() -> list[MetaData]:
     from billing import models as billing_models
     from portal import models
     from portal.accounts import models as account_models  # noqa: F401  (registers its tables)
+    from portal.ssh import models as ssh_models  # noqa: F401  (registers its tables)
     from provisioner import models as provisioner_models
 
     return [models.metadata, provisioner_models.metadata, billing_models.metadata]

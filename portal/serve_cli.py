@@ -31,14 +31,17 @@ def _log_to_stderr() -> None:
 @click.option(
     "--with-worker",
     is_flag=True,
-    help="Run the background worker in this process too (one machine; what make run does).",
+    help="Run the background worker and the SSH gateway in this process too (one machine; "
+    "what make run does).",
 )
 @interval_option
 @click.pass_obj
 def serve(runtime: Runtime, host: str, port: int, with_worker: bool, interval: float) -> None:
     """The web portal: pages, /api/v1, the Stripe webhook, /healthz, /readyz, /metrics."""
     _log_to_stderr()
-    app = create_app(runtime, worker_interval=interval if with_worker else None)
+    app = create_app(
+        runtime, worker_interval=interval if with_worker else None, ssh_gateway=with_worker
+    )
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

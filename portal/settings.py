@@ -108,6 +108,25 @@ class MailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SshSettings:
+    """The SSH gateway into server-hosting instances (portal.ssh)."""
+
+    address: str = "127.0.0.1"  # where it listens
+    port: int = 2222
+    host: str = "localhost"  # the name customers connect to, shown on their pages
+    host_key_dir: Path = DEFAULT_VAR_DIR / "ssh"  # the host key, generated once, kept here
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> SshSettings:
+        return cls(
+            address=environ.get("DOCKYARD_SSH_ADDRESS", "127.0.0.1"),
+            port=_port(environ, "DOCKYARD_SSH_PORT", 2222),
+            host=environ.get("DOCKYARD_SSH_HOST", "localhost"),
+            host_key_dir=Path(environ.get("DOCKYARD_SSH_KEY_DIR", str(DEFAULT_VAR_DIR / "ssh"))),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
@@ -116,6 +135,7 @@ class Settings:
     dunning: DunningSettings = field(default_factory=DunningSettings)
     web: WebSettings = field(default_factory=WebSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    ssh: SshSettings = field(default_factory=SshSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -127,6 +147,7 @@ class Settings:
             dunning=DunningSettings.from_env(environ),
             web=WebSettings.from_env(environ),
             mail=MailSettings.from_env(environ),
+            ssh=SshSettings.from_env(environ),
         )
 
 
@@ -134,6 +155,13 @@ def _positive_whole(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name, str(default))
     if not raw.isdigit() or int(raw) < 1:
         raise ValueError(f"{name}={raw!r}: expected a whole number >= 1")
+    return int(raw)
+
+
+def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, str(default))
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 65535:
+        raise ValueError(f"{name}={raw!r}: expected a port number from 1 to 65535")
     return int(raw)
 
 

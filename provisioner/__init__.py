@@ -7,8 +7,9 @@ from its modules (an import-linter contract holds it to that).
 
 from __future__ import annotations
 
-from provisioner.at_a_glance import instance_counts, instances
+from provisioner.at_a_glance import instance_counts, instance_or_none, instances
 from provisioner.backends import create_backend
+from provisioner.backends.base import ExecStream
 from provisioner.cli import instances_group
 from provisioner.context import Clock, ProvisionerContext
 from provisioner.errors import (
@@ -34,15 +35,18 @@ from provisioner.replacement import UpdateOutcome
 from provisioner.rollout import FleetReport
 from provisioner.service import InstanceView, Provisioner
 from provisioner.settings import ProvisionerSettings
+from provisioner.shell import InstanceShell
 
 __all__ = [
     "Clock",
     "DesiredState",
     "DnsRecord",
     "EngineUnavailable",
+    "ExecStream",
     "FleetReport",
     "Instance",
     "InstanceEvent",
+    "InstanceShell",
     "InstanceState",
     "InstanceView",
     "InvalidDomain",
@@ -59,6 +63,7 @@ __all__ = [
     "UpdateStatus",
     "create_backend",
     "instance_counts",
+    "instance_or_none",
     "instances",
     "instances_group",
     "may_serve",

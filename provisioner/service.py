@@ -34,6 +34,7 @@ from provisioner.reconciler import Reconciler
 from provisioner.replacement import Replacement, UpdateOutcome
 from provisioner.repository import InstanceRepository
 from provisioner.rollout import FleetReport, Rollout
+from provisioner.shell import InstanceShell
 from provisioner.specs import (
     apply_resources,
     hosting_plan,
@@ -64,6 +65,7 @@ class Provisioner:
         self.rollout = Rollout(ctx)
         self.routes = ProxyRoutes(ctx)
         self.domains = CustomDomains(ctx)
+        self.shell = InstanceShell(ctx)  # the SSH gateway's way in
 
     @property
     def serves_domains(self) -> bool:

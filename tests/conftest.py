@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.fixtures.live_portal",
     "tests.fixtures.browser",
     "tests.fixtures.proxy",
+    "tests.fixtures.ssh_gateway",
 ]
 
 

@@ -10,6 +10,8 @@ callers run them in a thread.
 from __future__ import annotations
 
 import enum
+import io
+import socket
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -104,6 +106,26 @@ class Usage:
     processes: int
 
 
+@dataclass(frozen=True, slots=True)
+class ExecStream:
+    """A process started in a workload's container, its stdin and output on ``sock``.
+
+    With a terminal the socket carries the terminal's bytes as they are; without one the
+    engine multiplexes stdout and stderr in frames (see ``portal.ssh`` for the reading).
+    """
+
+    exec_id: str
+    sock: socket.socket
+    tty: bool
+    # The SDK's file object around ``sock``: the socket is really closed once both are.
+    attachment: io.RawIOBase | None = None
+
+    def close(self) -> None:
+        if self.attachment is not None:
+            self.attachment.close()
+        self.sock.close()
+
+
 class Backend(Protocol):
     name: str
 
@@ -153,3 +175,26 @@ class Backend(Protocol):
     def logs(self, workload_id: str, tail: int = 100) -> str: ...
 
     def usage(self, workload_id: str) -> Usage: ...
+
+    def exec(
+        self,
+        workload_id: str,
+        command: list[str],
+        *,
+        tty: bool,
+        size: tuple[int, int] | None,
+        environment: dict[str, str],
+    ) -> ExecStream:
+        """Start ``command`` in the workload's running container, stdin attached (with a
+        terminal of ``size``, columns and rows, when ``tty``)."""
+
+    def resize_exec(self, exec_id: str, columns: int, rows: int) -> None: ...
+
+    def exec_exit_code(self, exec_id: str) -> int | None:
+        """The exit status of a process ``exec`` started; None while it runs."""
+
+    def hang_up(self, exec_id: str) -> int:
+        """SIGHUP to the exec's process session (its client went away); how many."""
+
+    def volume_path(self, instance_id: str, volume: str) -> str:
+        """Where the instance's named volume lives on this host (its mountpoint)."""

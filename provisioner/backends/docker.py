@@ -23,6 +23,7 @@ import docker
 import docker.errors
 import docker.types
 
+from provisioner.backends.access import WorkloadAccess
 from provisioner.backends.base import (
     RunState,
     Usage,
@@ -57,7 +58,7 @@ FAILURE_LOG_LINES = 20
 NETWORK_DRIVER = "bridge"
 
 
-class DockerBackend:
+class DockerBackend(WorkloadAccess):
     name = "docker"
 
     def __init__(self, client: docker.DockerClient, settings: ProvisionerSettings) -> None:

@@ -43,6 +43,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from provisioner.backends.access import WorkloadAccess
 from provisioner.backends.base import Usage, Workload, WorkloadSpec, managed_filter
 from provisioner.backends.engine_errors import HTTP_CONFLICT, EngineErrors, explanation, gone
 from provisioner.backends.engine_terms import Json, workload_labels, workload_name
@@ -65,12 +66,7 @@ from provisioner.backends.swarm_state import (
 )
 from provisioner.backends.usage import usage_from_stats
 from provisioner.backends.volumes import remove_instance_volumes
-from provisioner.errors import (
-    BackendError,
-    EngineUnavailable,
-    PortConflict,
-    WorkloadFailed,
-)
+from provisioner.errors import BackendError, EngineUnavailable, PortConflict, WorkloadFailed
 from provisioner.settings import ProvisionerSettings
 
 SERVICE_LABEL = "com.docker.swarm.service.id"  # the engine's label on task containers
@@ -82,7 +78,7 @@ FAILURE_LOG_LINES = 20
 ACTIVE = frozenset({"starting", "running"})  # task states with a live container
 
 
-class SwarmBackend:
+class SwarmBackend(WorkloadAccess):
     name = "swarm"
 
     def __init__(

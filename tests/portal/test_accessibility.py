@@ -47,7 +47,7 @@ def test_main_pages_have_no_serious_accessibility_violations(
     found += audit(customer, f"{live_portal.url}/signin")
     sign_up(customer, live_portal, "axe@example.com", "Ada Axe")
     expect(customer).to_have_url(re.compile(r"/dashboard$"))
-    for path in ("/dashboard", "/order/app-business", "/account"):
+    for path in ("/dashboard", "/order/app-business", "/account", "/ssh-keys"):
         found += audit(customer, f"{live_portal.url}{path}")
 
     create_operator(live_portal, "olga@example.com", PASSWORD)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 from litestar.routes import HTTPRoute
 
+from portal.ssh.pages import keyring
 from tests.fixtures.customer_portal import (
     Customer,
     add_invoice,
@@ -24,6 +25,7 @@ from tests.fixtures.customer_portal import (
     tick_until_running,
 )
 from tests.fixtures.portal import Portal
+from tests.fixtures.ssh_keys import FIRST_KEY, SECOND_KEY
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class World:
     to_approve: str  # support entries over the cap, waiting
     to_reject: str
     invoice: str
+    ssh_key: str
 
 
 Fill = Callable[[World], dict[str, str]]
@@ -116,6 +119,9 @@ CUSTOMER_ROUTES: dict[tuple[str, str], Case] = {
         path=lambda w: {"entry_id": w.to_reject}
     ),
     ("GET", "/invoices/{invoice_id:str}"): Case(path=lambda w: {"invoice_id": w.invoice}),
+    ("GET", "/ssh-keys"): Case(owned=False),
+    ("POST", "/ssh-keys"): Case(form=lambda w: {"public_key": SECOND_KEY}, owned=False),
+    ("POST", "/ssh-keys/{key_id:str}/remove"): Case(path=lambda w: {"key_id": w.ssh_key}),
 }
 
 
@@ -187,6 +193,7 @@ def build_world(portal: Portal) -> World:
     to_reject = log_time(portal, a.id, 45, "And another")
     assert {to_approve.state, to_reject.state} == {"pending_approval"}
     invoice = add_invoice(portal, a.id, "in_matrix1")
+    ssh_key = portal.run(keyring(portal.services).add, a.id, FIRST_KEY)
     return World(
         a=a,
         instance=instance.id,
@@ -196,6 +203,7 @@ def build_world(portal: Portal) -> World:
         to_approve=to_approve.id,
         to_reject=to_reject.id,
         invoice=invoice.id,
+        ssh_key=ssh_key.id,
     )
 
 

@@ -78,7 +78,7 @@ async def instance_of(database_url: str, subscription_id: str) -> str | None:
 
 @contextmanager
 def serving(
-    tmp_path: Path, database_url: str, namespace: str, *options: str
+    tmp_path: Path, database_url: str, namespace: str, *options: str, ssh_port: int = 0
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = free_port()
     environment = {
@@ -91,6 +91,8 @@ def serving(
         # Its routes would replace those of a `make run` beside it in the shared Caddy
         # (the proxy has tests of its own, on a Caddy of theirs).
         "DOCKYARD_PROXY": "off",
+        # The SSH gateway (with --with-worker) on a port of this test's, not 2222.
+        "DOCKYARD_SSH_PORT": str(ssh_port or free_port()),
     }
     process = subprocess.Popen(
         [str(DOCKYARD), "serve", "--port", str(port), *options],
@@ -118,6 +120,11 @@ def serving(
             process.communicate()
 
 
+def ssh_banner(port: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        return connection.recv(64)
+
+
 def stop(process: subprocess.Popen[str]) -> str:
     """Ctrl-C, and the process's output once it is gone."""
     process.send_signal(signal.SIGINT)
@@ -131,12 +138,16 @@ def test_serve_with_worker_serves_and_runs_the_worker_until_ctrl_c(
     tmp_path: Path, database_url: str, namespace: str
 ) -> None:
     subscription_id = asyncio.run(new_subscription(database_url))
+    ssh_port = free_port()
+    options = ("--with-worker", "--interval", "0.5")
 
-    with serving(tmp_path, database_url, namespace, "--with-worker", "--interval", "0.5") as (
+    with serving(tmp_path, database_url, namespace, *options, ssh_port=ssh_port) as (
         base,
         process,
     ):
         assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
+        assert ssh_banner(ssh_port).startswith(b"SSH-2.0-")  # the SSH gateway, in-process
+        assert (tmp_path / "var" / "ssh" / "ssh_host_ed25519_key").exists()
         wait_for(
             lambda: asyncio.run(instance_of(database_url, subscription_id)) is not None,
             30,

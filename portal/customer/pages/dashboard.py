@@ -54,7 +54,8 @@ async def instance_detail(
     request: Request[Any, Any, Any], services: ServicesDep, instance_id: FromPath[str]
 ) -> Template:
     shown = await _shown(request, services, instance_id, with_logs=True)
-    return page(request, "customer/instance.html", shown=shown)
+    ssh = services.runtime.settings.ssh  # how to log in, for a server
+    return page(request, "customer/instance.html", shown=shown, ssh=ssh)
 
 
 @get("/instances/{instance_id:str}/status")

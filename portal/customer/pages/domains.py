@@ -52,6 +52,7 @@ async def add_domain(
         "customer/instance.html",
         status_code=HTTP_400_BAD_REQUEST,
         shown=shown,
+        ssh=services.runtime.settings.ssh,
         domain_value=raw,
         domain_errors=errors,
     )
