@@ -70,6 +70,7 @@ PUBLIC = {
     "/readyz",
     "/metrics",
     "/stripe/webhook",
+    "/proxy/ask",  # the reverse proxy asks which names may get certificates
     "/static/{file_path:path}",
     "/favicon.ico",
 }
@@ -119,6 +120,12 @@ CUSTOMER_ROUTES: dict[tuple[str, str], Case] = {
         path=lambda w: {"entry_id": w.to_reject}
     ),
     ("GET", "/invoices/{invoice_id:str}"): Case(path=lambda w: {"invoice_id": w.invoice}),
+    ("POST", "/instances/{instance_id:str}/domains"): Case(
+        path=lambda w: {"instance_id": w.instance}, form=lambda w: {"domain": "a.example.com"}
+    ),
+    ("POST", "/instances/{instance_id:str}/domains/{domain:str}/remove"): Case(
+        path=lambda w: {"instance_id": w.instance, "domain": "a.example.com"}
+    ),
     ("GET", "/ssh-keys"): Case(owned=False),
     ("POST", "/ssh-keys"): Case(form=lambda w: {"public_key": SECOND_KEY}, owned=False),
     ("POST", "/ssh-keys/{key_id:str}/remove"): Case(path=lambda w: {"key_id": w.ssh_key}),

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from portal.accounts.models import Role
 from portal.accounts.service import Accounts
 from portal.mail import make_mailer
-from tests.fixtures.browser import Screenshots
+from tests.fixtures.browser import Screenshots, navigating
 from tests.fixtures.live_portal import LivePortal
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker]
@@ -66,7 +66,7 @@ def open_running_instance(page: Page) -> None:
     while instance_link.count() == 0:
         assert time.monotonic() < deadline, "no instance appeared on the dashboard"
         page.wait_for_timeout(1000)
-        page.reload()
+        navigating(page.reload)
     instance_link.click()
     # The instance page refreshes itself (htmx) until the instance runs.
     expect(page.locator("#instance-status .tag").first).to_have_text(

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, Error, Page, Playwright, expect
 
 from portal.runtime import Runtime
 from provisioner import Provisioner, SuspensionReason
-from tests.fixtures.browser import CHROMIUM, OUTPUT, Screenshots
+from tests.fixtures.browser import CHROMIUM, OUTPUT, Screenshots, navigating
 from tests.fixtures.live_portal import LivePortal, running_portal
 from tests.fixtures.proxy import Caddy
 from tests.fixtures.services import unavailable
@@ -127,7 +127,7 @@ def test_a_customer_reaches_their_instance_by_name_with_https(
     page = trusting_page
     shots = Screenshots(page, OUTPUT / "proxy_https_domains")
     sign_up(page, proxied_portal, "hana@example.com", "Hana Host")
-    page.goto(f"{proxied_portal.url}/order/app-starter")
+    navigating(lambda: page.goto(f"{proxied_portal.url}/order/app-starter"))
     page.get_by_label("I accept these terms").check()
     page.get_by_role("button", name="Start my subscription").click()
     expect(page).to_have_url(re.compile(r"/dashboard$"))
@@ -139,24 +139,24 @@ def test_a_customer_reaches_their_instance_by_name_with_https(
     shots.take("instance page with its https address")
 
     # Through Caddy, with a certificate Chromium trusts (no certificate error page).
-    page.goto(address)
+    navigating(lambda: page.goto(address))
     expect(page.get_by_role("heading", name="Dockyard demo application")).to_be_visible()
     shots.take("the application at its own name")
 
     # The customer's own name: attached on the portal, its certificate issued on demand.
-    page.goto(f"{proxied_portal.url}/instances/{instance_id}")
+    navigating(lambda: page.goto(f"{proxied_portal.url}/instances/{instance_id}"))
     page.get_by_label("Add a domain").fill(CUSTOM)
     page.get_by_role("button", name="Add domain").click()
     expect(page.get_by_text(f"{CUSTOM}. CNAME {instance_id}.dockyard.localhost.")).to_be_visible()
     shots.take("a domain added, with its DNS record")
-    page.goto(f"https://{CUSTOM}:{proxy.https_port}/")
+    navigating(lambda: page.goto(f"https://{CUSTOM}:{proxy.https_port}/"))
     expect(page.get_by_role("heading", name="Dockyard demo application")).to_be_visible()
     shots.take("the application at the customer's domain")
     assert verified_get(proxy, CUSTOM).status_code == 200
 
     # A name nobody attached: the ask endpoint says no, so there is no certificate at all.
     with pytest.raises(Error, match=re.compile("ERR_SSL|ERR_CONNECTION|ERR_CERT")):
-        page.goto(f"https://{STRANGER}:{proxy.https_port}/")
+        navigating(lambda: page.goto(f"https://{STRANGER}:{proxy.https_port}/"))
     with pytest.raises(httpx.HTTPError):
         verified_get(proxy, STRANGER)
 
@@ -164,10 +164,10 @@ def test_a_customer_reaches_their_instance_by_name_with_https(
     # (An operator's suspension: a billing one without an overdue invoice behind it is
     # lifted by the worker's next pass, as it should be.)
     on_portal(proxied_portal, "suspend", instance_id, SuspensionReason.MANUAL)
-    page.goto(address)
+    navigating(lambda: page.goto(address))
     # The application's page may be in Chromium's cache (busybox httpd sends
     # Last-Modified and no Cache-Control); a reload asks the proxy again, as a visitor's would.
-    page.reload()
+    navigating(page.reload)
     expect(page.get_by_role("heading", name="This site is suspended")).to_be_visible()
     expect(page.get_by_text("suspended by its hosting provider")).to_be_visible()
     shots.take("the suspension page")
