@@ -9,10 +9,23 @@ from __future__ import annotations
 
 from provisioner.at_a_glance import instance_counts, instances
 from provisioner.backends import create_backend
+from provisioner.backups.restoring import RestoreOutcome
+from provisioner.backups.schedule import ScheduleReport
+from provisioner.backups.service import BackupDownload, Backups
 from provisioner.cli import instances_group
 from provisioner.context import Clock, ProvisionerContext
-from provisioner.errors import EngineUnavailable, ProvisioningError
+from provisioner.errors import (
+    BackupBusy,
+    BackupCorrupt,
+    BackupError,
+    EngineUnavailable,
+    ProvisioningError,
+    UnknownBackup,
+)
 from provisioner.models import (
+    Backup,
+    BackupKind,
+    BackupStatus,
     DesiredState,
     Instance,
     InstanceEvent,
@@ -26,6 +39,14 @@ from provisioner.service import InstanceView, Provisioner
 from provisioner.settings import ProvisionerSettings
 
 __all__ = [
+    "Backup",
+    "BackupBusy",
+    "BackupCorrupt",
+    "BackupDownload",
+    "BackupError",
+    "BackupKind",
+    "BackupStatus",
+    "Backups",
     "Clock",
     "DesiredState",
     "EngineUnavailable",
@@ -38,7 +59,10 @@ __all__ = [
     "ProvisionerContext",
     "ProvisionerSettings",
     "ProvisioningError",
+    "RestoreOutcome",
+    "ScheduleReport",
     "SuspensionReason",
+    "UnknownBackup",
     "UpdateOutcome",
     "UpdateStatus",
     "create_backend",

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from provisioner.backends.volume_archive import VolumeArchive
 
 LABEL_PREFIX = "dockyard."
 MANAGED_LABEL = "dockyard.managed"
@@ -103,6 +106,7 @@ class Usage:
 
 class Backend(Protocol):
     name: str
+    volume_archive: VolumeArchive  # the instance's volumes as a tar, out and back in
 
     def ping(self) -> None:
         """Raise EngineUnavailable unless the engine answers."""
