@@ -4,7 +4,7 @@ Each tick, in order: Stripe events received by the webhook are handled (refetchi
 objects), billing time moves on (period roll-over, trials, scheduled changes, support
 periods Stripe has invoiced closing once their grace has passed, dunning),
 subscriptions are applied to their instances (portal.policy), the Stripe outbox is
-drained, and the reconciler makes the engine match. A step that fails is logged and
+drained, the reconciler makes the engine match, and due backups are taken. A step that fails is logged and
 reported; the others still run, and the worker never dies of one bad tick.
 """
 
@@ -83,6 +83,9 @@ class Worker:
         steps.append(("outbox", sender.drain))
         if provisioner is not None:
             steps.append(("reconcile", provisioner.reconciler.run_pass))
+            # Scheduled backups that are due (one query when none is) and the backups of
+            # instances whose data retention ended.
+            steps.append(("backups", provisioner.backups.run_due))
         for name, step in steps:
             try:
                 report.done[name] = await step()

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from plans import ApplicationHostingPlan, ServerHostingPlan
 from provisioner.backends.base import Usage
+from provisioner.backups.service import Backups
 from provisioner.context import ProvisionerContext
 from provisioner.errors import InvalidTransition, UnknownInstance
 from provisioner.models import (
@@ -56,6 +57,7 @@ class Provisioner:
         self.reconciler = Reconciler(ctx)
         self.replacement = Replacement(ctx)
         self.rollout = Rollout(ctx)
+        self.backups = Backups(ctx)
 
     def address(self, instance: Instance) -> str | None:
         if instance.host_port is None:
