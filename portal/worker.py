@@ -4,8 +4,9 @@ Each tick, in order: Stripe events received by the webhook are handled (refetchi
 objects), billing time moves on (period roll-over, trials, scheduled changes, support
 periods Stripe has invoiced closing once their grace has passed, dunning),
 subscriptions are applied to their instances (portal.policy), the Stripe outbox is
-drained, the reconciler makes the engine match, and due backups are taken. A step that fails is logged and
-reported; the others still run, and the worker never dies of one bad tick.
+drained, the reconciler makes the engine match, and due backups are taken. A step that
+fails is logged and reported; the others still run, and the worker never dies of one bad
+tick.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ ProvisioningError             base of everything this package raises
 │   ├── PortConflict          the published port is taken
 │   └── WorkloadFailed        the workload died at start or never became healthy
 ├── UnknownInstance           no instance with that id (for that customer)
+├── UnknownBackup             no backup with that id (of that instance, for that customer)
 ├── InvalidTransition         e.g. resuming a terminated instance
 └── BackupError               a backup or restore could not be done; the message says why
-    ├── UnknownBackup         no backup with that id (of that instance, for that customer)
     ├── BackupBusy            another backup or restore of the instance is under way
     └── BackupCorrupt         the archive's size or checksum is not what was recorded
 """
@@ -57,7 +57,7 @@ class BackupError(ProvisioningError):
     pass
 
 
-class UnknownBackup(BackupError, LookupError):
+class UnknownBackup(ProvisioningError, LookupError):
     def __init__(self, backup_id: str) -> None:
         self.backup_id = backup_id
         super().__init__(f"no backup {backup_id!r}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from plans import Catalog, Plan
 from portal.customer.dashboard import plan_of
@@ -12,7 +12,14 @@ from portal.customer.instance_words import (
     settled,
     status_words,
 )
-from provisioner import Instance, InstanceState, InstanceView, Provisioner, ProvisioningError
+from provisioner import (
+    Backup,
+    Instance,
+    InstanceState,
+    InstanceView,
+    Provisioner,
+    ProvisioningError,
+)
 
 LOG_LINES = 40
 
@@ -22,6 +29,7 @@ class InstancePage:
     view: InstanceView
     plan: Plan | None
     logs: str | None  # the application's recent output; None: not running or unavailable
+    backups: list[Backup] = field(default_factory=list)  # newest first
 
     @property
     def instance(self) -> Instance:
@@ -57,4 +65,8 @@ async def instance_page(
             logs = await provisioner.logs(instance.id, LOG_LINES, customer_ref=customer_id)
         except ProvisioningError:
             logs = None  # the page is useful without them
-    return InstancePage(view, plan_of(catalog, instance.plan_id, instance.plan_version), logs)
+    backups = []  # the full page lists them; the status poll does not need them
+    if with_logs:
+        backups = await provisioner.backups.list(instance.id, customer_ref=customer_id)
+    plan = plan_of(catalog, instance.plan_id, instance.plan_version)
+    return InstancePage(view, plan, logs, backups)

@@ -65,7 +65,7 @@ class DockerBackend:
         self._api: Any = client.api
         self._settings = settings
         self._errors = EngineErrors(settings.docker_url)
-        self.volume_archive = VolumeArchive(self._api, self._errors)
+        self.volume_archive = VolumeArchive(self._api, self._errors, settings.namespace)
 
     def ping(self) -> None:
         with self._errors.translated("checking the engine"):

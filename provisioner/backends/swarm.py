@@ -95,7 +95,7 @@ class SwarmBackend:
         self._settings = settings
         self._errors = EngineErrors(settings.docker_url)
         self._placement = placement(constraints, spread)
-        self.volume_archive = VolumeArchive(self._api, self._errors)
+        self.volume_archive = VolumeArchive(self._api, self._errors, settings.namespace)
 
     def ping(self) -> None:
         with self._errors.translated("checking the Swarm manager"):

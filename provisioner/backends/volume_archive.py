@@ -25,7 +25,13 @@ from typing import Any
 import docker.errors
 import docker.types
 
-from provisioner.backends.base import CUSTOMER_LABEL, INSTANCE_LABEL, VolumeMount, WorkloadSpec
+from provisioner.backends.base import (
+    CUSTOMER_LABEL,
+    INSTANCE_LABEL,
+    NAMESPACE_LABEL,
+    VolumeMount,
+    WorkloadSpec,
+)
 from provisioner.backends.engine_errors import EngineErrors, explanation
 from provisioner.backends.engine_terms import volume_labels, volume_name
 from provisioner.errors import BackendError
@@ -39,14 +45,16 @@ VOLUME_BUSY_SECONDS = 20.0
 
 
 class VolumeArchive:
-    def __init__(self, api: Any, errors: EngineErrors) -> None:
+    def __init__(self, api: Any, errors: EngineErrors, namespace: str) -> None:
         self._api = api
         self._errors = errors
+        self._namespace = namespace
 
     def export(self, spec: WorkloadSpec) -> Iterator[bytes]:
         """The instance's volumes as one tar, in chunks, read while the application runs."""
         subject = f"instance {spec.instance_id}"
         with self._errors.translated(subject):
+            self._require_volumes(spec)
             helper = self._helper(spec, read_only=True)
         try:
             streams = (self._volume_tar(helper, volume) for volume in spec.volumes)
@@ -89,6 +97,7 @@ class VolumeArchive:
             name=f"dockyard-{spec.instance_id}-backup-{secrets.token_hex(3)}",
             labels={
                 HELPER_LABEL: "backup",
+                NAMESPACE_LABEL: self._namespace,
                 INSTANCE_LABEL: spec.instance_id,
                 CUSTOMER_LABEL: spec.customer_ref,
             },
@@ -97,6 +106,18 @@ class VolumeArchive:
         )
         helper: str = created["Id"]
         return helper
+
+    def _require_volumes(self, spec: WorkloadSpec) -> None:
+        """A mount would make a missing volume, empty and unlabelled: say so instead."""
+        for volume in spec.volumes:
+            name = volume_name(spec.instance_id, volume.name)
+            try:
+                self._api.inspect_volume(name)
+            except docker.errors.NotFound:
+                raise BackendError(
+                    f"instance {spec.instance_id} has no volume {name} on the engine: "
+                    "nothing to back up"
+                ) from None
 
     def _volume_tar(self, helper: str, volume: VolumeMount) -> Iterator[bytes]:
         stream, _ = self._api.get_archive(helper, f"{MOUNT_ROOT}/{volume.name}")

@@ -11,12 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from provisioner.errors import UnknownBackup
 from provisioner.models import Backup, BackupStatus, Instance, InstanceState
 
-# Instances whose data is backed up on schedule: those that exist on the engine.
-SCHEDULED_STATES = (
-    InstanceState.RUNNING.value,
-    InstanceState.STOPPED.value,
-    InstanceState.FAILED.value,
-)
+# Instances whose data is backed up on schedule: running or suspended (a failed one may
+# not have its volumes yet; it is backed up once it runs again).
+SCHEDULED_STATES = (InstanceState.RUNNING.value, InstanceState.STOPPED.value)
 
 
 class ScheduleRow(NamedTuple):

@@ -13,6 +13,7 @@ from litestar.response import Template
 
 from portal.customer.dashboard import dashboard
 from portal.customer.instance import InstancePage, instance_page
+from portal.customer.pages.backups import BACKUP_HANDLERS
 from portal.customer.pages.common import customer_id_of, fleet_or_none
 from portal.customer.pages.order import order_done, order_form, order_submit, pay_subscription
 from portal.customer.pages.subscriptions import (
@@ -72,6 +73,7 @@ customer_router = Router(
         dashboard_page,
         instance_detail,
         instance_status,
+        *BACKUP_HANDLERS,
         order_form,
         order_submit,
         order_done,

@@ -32,7 +32,15 @@ async def instance_page(
             logs = await provisioner.logs(instance_id, LOG_LINES)
         except ProvisioningError as error:
             logs_problem = str(error)
-    return page(request, "operator/instance.html", view=view, logs=logs, logs_problem=logs_problem)
+    backups = await provisioner.backups.list(instance_id)
+    return page(
+        request,
+        "operator/instance.html",
+        view=view,
+        logs=logs,
+        logs_problem=logs_problem,
+        backups=backups,
+    )
 
 
 @post("/ops/instances/{instance_id:str}/restart")
