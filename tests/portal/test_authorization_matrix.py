@@ -38,6 +38,7 @@ class World:
     to_approve: str  # support entries over the cap, waiting
     to_reject: str
     invoice: str
+    backup: str  # of A's instance
 
 
 Fill = Callable[[World], dict[str, str]]
@@ -83,6 +84,15 @@ CUSTOMER_ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/instances/{instance_id:str}"): Case(path=lambda w: {"instance_id": w.instance}),
     ("GET", "/instances/{instance_id:str}/status"): Case(
         path=lambda w: {"instance_id": w.instance}
+    ),
+    ("POST", "/instances/{instance_id:str}/backups"): Case(
+        path=lambda w: {"instance_id": w.instance}
+    ),
+    ("GET", "/instances/{instance_id:str}/backups/{backup_id:str}/download"): Case(
+        path=lambda w: {"instance_id": w.instance, "backup_id": w.backup}
+    ),
+    ("POST", "/instances/{instance_id:str}/backups/{backup_id:str}/restore"): Case(
+        path=lambda w: {"instance_id": w.instance, "backup_id": w.backup}
     ),
     ("GET", "/order/{plan_id:str}"): Case(path=lambda w: {"plan_id": "app-starter"}, owned=False),
     ("POST", "/order/{plan_id:str}"): Case(
@@ -170,6 +180,7 @@ def any_values(route: Route, world: World) -> dict[str, str]:
         "customer_id": world.a.id,
         "subscription_id": world.hosting,
         "instance_id": world.instance,
+        "backup_id": world.backup,
     }
     return {
         name: "1" if kind is int else known.get(name, "x") for name, kind in route.params.items()
@@ -187,6 +198,7 @@ def build_world(portal: Portal) -> World:
     to_reject = log_time(portal, a.id, 45, "And another")
     assert {to_approve.state, to_reject.state} == {"pending_approval"}
     invoice = add_invoice(portal, a.id, "in_matrix1")
+    backup = portal.run(_backup_of, portal, instance.id)
     return World(
         a=a,
         instance=instance.id,
@@ -196,7 +208,13 @@ def build_world(portal: Portal) -> World:
         to_approve=to_approve.id,
         to_reject=to_reject.id,
         invoice=invoice.id,
+        backup=backup,
     )
+
+
+async def _backup_of(portal: Portal, instance_id: str) -> str:
+    provisioner = await portal.services.provisioner()
+    return (await provisioner.backups.take(instance_id)).id
 
 
 def ask(who: Portal, route: Route, url: str, form: dict[str, str]) -> httpx.Response:
