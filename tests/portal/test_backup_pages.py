@@ -109,6 +109,9 @@ def test_the_api_lists_takes_reads_downloads_and_restores(portal: Portal) -> Non
     assert restored.status_code == 200
     assert restored.json()["restored"] is True
 
+    # OPTIONS names both methods of the path (the Allow hook once matched no typed path).
+    options = portal.client.options(f"/api/v1{base}", headers=api.headers)
+    assert options.headers["allow"] == "GET, OPTIONS, POST"
     assert api.get("/instances/inosuch/backups").status_code == 404
     assert api.get(f"{base}/bnosuch").status_code == 404
     assert api.post(f"{base}/bnosuch/restore").status_code == 404
