@@ -8,8 +8,11 @@ from litestar.response import Stream
 from provisioner import BackupDownload
 
 
-def archive_download(download: BackupDownload) -> Stream:
-    media = "application/gzip" if download.backup.compressed else "application/x-tar"
+def archive_download(download: BackupDownload, media_type: str | None = None) -> Stream:
+    """``media_type``: one for both kinds (the API documents a single one)."""
+    media = media_type or (
+        "application/gzip" if download.backup.compressed else "application/x-tar"
+    )
     return Stream(
         download.chunks,
         media_type=media,

@@ -10,7 +10,9 @@ restored and the old version started on it: image and data roll back together.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from provisioner.backups.lease import LEASE_SECONDS
 from provisioner.backups.service import Backups
 from provisioner.backups.taking import data_changed
 from provisioner.context import ProvisionerContext
@@ -31,6 +33,7 @@ class UpdateData:
 
     async def before(self, instance_id: str, actor: str) -> UpdateSafety:
         """Back the data up; an update whose data is not safe is not tried."""
+        await self._hold_longer(instance_id)
         try:
             backup = await self.backups.take_held(instance_id, BackupKind.BEFORE_UPDATE, actor)
         except ProvisioningError as error:
@@ -44,6 +47,7 @@ class UpdateData:
         if backup is None:
             return "no data was touched"
         try:
+            await self._hold_longer(instance_id)
             if not await data_changed(ctx, instance_id, backup):
                 return f"its data is as backed up ({backup.id}), nothing to restore"
             async with ctx.sessions() as session:
@@ -55,3 +59,11 @@ class UpdateData:
                 f"restore it with: dockyard instances restore {instance_id} {backup.id}"
             )
         return f"its data changed: {restored.detail}"
+
+    async def _hold_longer(self, instance_id: str) -> None:
+        """Reading or writing all of the data can outlast the update's lease (sized for a
+        health check): the update's holder extends it (claims are re-entrant)."""
+        ctx = self.backups.ctx
+        async with ctx.sessions() as session, session.begin():
+            ttl = timedelta(seconds=LEASE_SECONDS)
+            await InstanceRepository(session).claim(instance_id, ctx.worker_id, ctx.clock(), ttl)

@@ -76,7 +76,8 @@ async def download_backup_api(
     services: ServicesDep, instance_id: FromPath[str], backup_id: FromPath[str]
 ) -> Stream:
     provisioner = await services.provisioner()
-    return archive_download(await provisioner.backups.download(instance_id, backup_id))
+    download = await provisioner.backups.download(instance_id, backup_id)
+    return archive_download(download, "application/octet-stream")
 
 
 @post(
