@@ -39,6 +39,7 @@ from provisioner.errors import BackendError
 HELPER_LABEL = "dockyard.helper"
 MOUNT_ROOT = "/dockyard-volumes"
 BLOCK = 512
+Chunk = bytes | memoryview  # what a stream passes on: views of the engine's chunks
 END_OF_ARCHIVE = bytes(2 * BLOCK)
 # A volume whose last user (a Swarm task) is still going away cannot be removed yet.
 VOLUME_BUSY_SECONDS = 20.0
@@ -50,7 +51,7 @@ class VolumeArchive:
         self._errors = errors
         self._namespace = namespace
 
-    def export(self, spec: WorkloadSpec) -> Iterator[bytes]:
+    def export(self, spec: WorkloadSpec) -> Iterator[Chunk]:
         """The instance's volumes as one tar, in chunks, read while the application runs."""
         subject = f"instance {spec.instance_id}"
         with self._errors.translated(subject):
@@ -146,17 +147,25 @@ class VolumeArchive:
             self._api.remove_container(helper, force=True)
 
 
-def joined(streams: Iterable[Iterable[bytes]]) -> Iterator[bytes]:
+def joined(streams: Iterable[Iterable[bytes]]) -> Iterator[Chunk]:
     """Several tar streams as one: each one's end-of-archive blocks are dropped, and one
-    end-of-archive closes the whole."""
+    end-of-archive closes the whole. Chunks are passed on as views, not copies (copying
+    them cost a quarter of a backup's time)."""
+    tail_size = len(END_OF_ARCHIVE)
     for stream in streams:
-        held = b""
+        held = b""  # the last bytes seen: the end-of-archive, unless more follows
         for chunk in stream:
-            held += chunk
-            if len(held) > len(END_OF_ARCHIVE):
-                cut = len(held) - len(END_OF_ARCHIVE)
-                yield held[:cut]
-                held = held[cut:]
+            if len(chunk) >= tail_size:
+                if held:
+                    yield held
+                view = memoryview(chunk)
+                yield view[:-tail_size]
+                held = bytes(view[-tail_size:])
+            else:
+                held += chunk
+                if len(held) > tail_size:
+                    yield held[:-tail_size]
+                    held = held[-tail_size:]
         if held != END_OF_ARCHIVE:
             # Go's tar writer ends with exactly two zero blocks; anything else is not a tar
             # the engine wrote, and joining would corrupt it.

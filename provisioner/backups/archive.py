@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from provisioner.backends.volume_archive import Chunk
 from provisioner.errors import BackupCorrupt
 
 GZIP_WBITS = 31  # zlib with a gzip wrapper (mtime 0: the same tar gives the same file)
@@ -26,12 +27,18 @@ class Digests:
     size: int = 0
 
 
-def pack(tar: Iterable[bytes], digests: Digests, *, compress: bool) -> Iterator[bytes]:
+def pack(tar: Iterable[Chunk], digests: Digests, *, compress: bool) -> Iterator[Chunk]:
     """The bytes to store for ``tar``; ``digests`` is complete once this is exhausted."""
+    if not compress:  # the stored bytes are the tar's: one checksum serves for both
+        digests.stored = digests.data
     squeeze = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, GZIP_WBITS) if compress else None
     for chunk in tar:
         digests.data.update(chunk)
-        out = squeeze.compress(chunk) if squeeze else chunk
+        if squeeze is None:
+            digests.size += len(chunk)
+            yield chunk
+            continue
+        out = squeeze.compress(chunk)
         if out:
             digests.stored.update(out)
             digests.size += len(out)
@@ -54,7 +61,7 @@ def unpack(stored: Iterable[bytes], *, compressed: bool) -> Iterator[bytes]:
     yield inflate.flush()
 
 
-def digest_of(tar: Iterable[bytes]) -> str:
+def digest_of(tar: Iterable[Chunk]) -> str:
     """The data checksum of a tar stream (nothing is stored)."""
     digest = hashlib.sha256()
     for chunk in tar:

@@ -14,13 +14,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+from provisioner.backends.volume_archive import Chunk
 from provisioner.errors import BackupError
 
 CHUNK_BYTES = 1024 * 1024
 
 
 class BackupStorage(Protocol):
-    def write(self, key: str, chunks: Iterable[bytes]) -> None:
+    def write(self, key: str, chunks: Iterable[Chunk]) -> None:
         """Store ``chunks`` under ``key``, whole or not at all (BackupError otherwise)."""
 
     def read(self, key: str) -> Iterator[bytes]:
@@ -40,7 +41,7 @@ class LocalStorage:
     def path(self, key: str) -> Path:
         return self.root / key
 
-    def write(self, key: str, chunks: Iterable[bytes]) -> None:
+    def write(self, key: str, chunks: Iterable[Chunk]) -> None:
         target = self.path(key)
         partial = target.with_name(target.name + ".partial")
         try:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from plans import load_catalog
+from provisioner.backends.volume_archive import Chunk
 from provisioner.backups.service import Backups
 from provisioner.context import ProvisionerContext
 from provisioner.errors import BackupBusy, BackupCorrupt, UnknownBackup, UnknownInstance
@@ -139,7 +140,7 @@ async def test_one_backup_at_a_time_per_instance(docker_fleet: Fleet) -> None:
     most = 0
     write = backups.storage.write
 
-    def counted_write(key: str, chunks: Iterable[bytes]) -> None:
+    def counted_write(key: str, chunks: Iterable[Chunk]) -> None:
         nonlocal most
         writing.append(1)
         most = max(most, len(writing))
