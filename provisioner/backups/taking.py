@@ -8,6 +8,7 @@ from plans import CatalogError
 from plans.model import DEFAULT_BACKUPS, BackupPolicy
 from provisioner.backends.base import WorkloadSpec
 from provisioner.backups.archive import Digests, digest_of, pack
+from provisioner.backups.read_ahead import read_ahead
 from provisioner.backups.repository import BackupRepository
 from provisioner.backups.storage import BackupStorage
 from provisioner.context import ProvisionerContext
@@ -64,11 +65,13 @@ async def take(
         repo.add(backup)
     digests = Digests()
     error: ProvisioningError | None = None
+    tar = read_ahead(ctx.backend.volume_archive.export(spec))
     try:
-        chunks = pack(ctx.backend.volume_archive.export(spec), digests, compress=compress)
-        await ctx.engine(storage.write, backup.key, chunks)
+        await ctx.engine(storage.write, backup.key, pack(tar, digests, compress=compress))
     except ProvisioningError as failure:
         error = failure
+    finally:
+        await ctx.engine(tar.close)  # the reader stops, the helper container goes
     async with ctx.sessions() as session, session.begin():
         backup = await BackupRepository(session).get(backup_id)
         instances = InstanceRepository(session)

@@ -14,6 +14,7 @@ import pytest
 from plans.model import BackupPolicy
 from provisioner.backends.volume_archive import joined
 from provisioner.backups.archive import Digests, pack, unpack, verify
+from provisioner.backups.read_ahead import read_ahead
 from provisioner.backups.schedule import is_due
 from provisioner.backups.storage import LocalStorage
 from provisioner.errors import BackendError, BackupCorrupt, BackupError
@@ -106,3 +107,29 @@ def test_a_full_disk_is_said_plainly_and_leaves_nothing_behind(
     assert list((tmp_path / "i1").iterdir()) == []
     with pytest.raises(BackupError, match="missing from the backup storage"):
         list(storage.read("i1/b1.tar"))
+
+
+def test_reading_ahead_keeps_order_and_closes_its_source_when_the_reader_stops() -> None:
+    closed: list[bool] = []
+
+    def source() -> Iterator[int]:
+        try:
+            yield from range(1000)
+        finally:
+            closed.append(True)
+
+    assert list(read_ahead(source(), depth=4)) == list(range(1000))
+    assert closed == [True]
+    early = read_ahead(source(), depth=4)
+    assert [next(early) for _ in range(3)] == [0, 1, 2]
+    early.close()
+    assert closed == [True, True]
+
+
+def test_a_failure_while_reading_ahead_reaches_the_consumer() -> None:
+    def source() -> Iterator[bytes]:
+        yield b"a"
+        raise BackendError("the engine went away")
+
+    with pytest.raises(BackendError, match="went away"):
+        list(read_ahead(source()))
