@@ -12,7 +12,7 @@ from provisioner.backups.read_ahead import read_ahead
 from provisioner.backups.repository import BackupRepository
 from provisioner.backups.storage import BackupStorage
 from provisioner.context import ProvisionerContext
-from provisioner.errors import BackupError, ProvisioningError
+from provisioner.errors import BackupError, EngineUnavailable, ProvisioningError
 from provisioner.models import Backup, BackupKind, BackupStatus, Instance
 from provisioner.repository import InstanceRepository
 from provisioner.specs import hosting_plan, workload_spec
@@ -90,6 +90,8 @@ async def take(
             backup.error = str(error)
             note = f"backup {backup_id} ({kind.value}) failed: {error}"
             instances.record(instance, "backup_failed", note, backup.finished_at, actor)
+    if isinstance(error, EngineUnavailable):
+        raise error  # what it is: the engine is down (a 503 on the portal)
     if error is not None:
         raise BackupError(f"backup of instance {instance_id} failed: {error}") from error
     return backup

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from plans import CatalogError
 from provisioner.backups.lease import LEASE_SECONDS
 from provisioner.backups.service import Backups
 from provisioner.backups.taking import data_changed
@@ -36,7 +37,7 @@ class UpdateData:
         await self._hold_longer(instance_id)
         try:
             backup = await self.backups.take_held(instance_id, BackupKind.BEFORE_UPDATE, actor)
-        except ProvisioningError as error:
+        except (ProvisioningError, CatalogError) as error:
             return UpdateSafety(None, f"was not tried: backing up the data first failed ({error})")
         return UpdateSafety(backup, None)
 
@@ -53,7 +54,7 @@ class UpdateData:
             async with ctx.sessions() as session:
                 instance = await InstanceRepository(session).get(instance_id)
             restored = await self.backups.restore_held(instance, backup, actor)
-        except ProvisioningError as error:
+        except (ProvisioningError, CatalogError) as error:
             return (
                 f"its data changed and restoring backup {backup.id} failed ({error}): "
                 f"restore it with: dockyard instances restore {instance_id} {backup.id}"

@@ -10,18 +10,27 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import docker
 import pytest
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from plans import load_catalog
 from provisioner.backends.volume_archive import Chunk
 from provisioner.backups.service import Backups
 from provisioner.context import ProvisionerContext
-from provisioner.errors import BackupBusy, BackupCorrupt, UnknownBackup, UnknownInstance
+from provisioner.errors import (
+    BackupBusy,
+    BackupCorrupt,
+    EngineUnavailable,
+    UnknownBackup,
+    UnknownInstance,
+)
 from provisioner.models import BackupKind, BackupStatus, Instance, InstanceState, UpdateStatus
 from provisioner.repository import InstanceRepository
+from provisioner.settings import BackendKind, ProvisionerSettings
 from tests.fixtures.catalog import copy_sample, edit_file
-from tests.fixtures.provisioning import Fleet, wait_for_page
+from tests.fixtures.provisioning import Fleet, build_fleet, wait_for_page
 from tests.fixtures.volume_data import read_file, write_file
 from tests.provisioner.test_lifecycle import running
 
@@ -234,3 +243,32 @@ async def _set_state(ctx: ProvisionerContext, instance: Instance, state: Instanc
         await session.execute(
             update(Instance).where(Instance.id == instance.id).values(state=state.value)
         )
+
+
+async def test_an_unreachable_engine_fails_the_backup_with_its_reason(
+    sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    settings = ProvisionerSettings(
+        docker_url="tcp://127.0.0.1:1",
+        health_timeout_seconds=5,
+        backup_dir=str(tmp_path / "backups"),
+    )
+    client = docker.DockerClient(base_url="tcp://127.0.0.1:1", version="1.41", timeout=2)
+    fleet = build_fleet(client, sqlite_engine, BackendKind.DOCKER, settings=settings, ping=False)
+    instance = await fleet.provisioner.provision("nobody", "app-starter")
+    backups = backups_of(fleet)
+
+    with pytest.raises(EngineUnavailable, match="does not answer"):
+        await backups.take(instance.id)
+
+    [failed] = await backups.list(instance.id)
+    assert failed.status == BackupStatus.FAILED
+    assert failed.error is not None
+    assert "does not answer" in failed.error
+    assert _files(tmp_path / "backups") == []  # no partial archive left behind
+    with pytest.raises(UnknownBackup):
+        await backups.restore(instance.id, "bnosuch")
+
+
+def _files(directory: Path) -> list[Path]:
+    return [path for path in directory.rglob("*") if path.is_file()]
