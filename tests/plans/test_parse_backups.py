@@ -77,3 +77,14 @@ def test_the_sample_catalog_sets_schedules_for_every_hosting_plan() -> None:
     assert isinstance(business, ApplicationHostingPlan)
     assert starter.backups == BackupPolicy(keep=7, daily_at=time(1, 0))
     assert business.backups == BackupPolicy(keep=28, daily_at=None, every_hours=6)
+
+
+def test_plans_show_says_when_backups_are_taken() -> None:
+    from plans import render
+
+    assert render.backups(BackupPolicy(keep=7, daily_at=time(1, 0))) == (
+        "daily at 01:00 UTC, newest 7 kept"
+    )
+    assert render.backups(BackupPolicy(keep=28, daily_at=None, every_hours=6)) == (
+        "every 6 h, newest 28 kept"
+    )
