@@ -20,6 +20,7 @@ from provisioner.backends.volume_archive import Chunk
 from provisioner.backups.service import Backups
 from provisioner.context import ProvisionerContext
 from provisioner.errors import (
+    BackendError,
     BackupBusy,
     BackupCorrupt,
     EngineUnavailable,
@@ -272,3 +273,25 @@ async def test_an_unreachable_engine_fails_the_backup_with_its_reason(
 
 def _files(directory: Path) -> list[Path]:
     return [path for path in directory.rglob("*") if path.is_file()]
+
+
+async def test_a_restore_whose_application_does_not_start_says_so(
+    docker_fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fleet = docker_fleet
+    instance, _ = await running(fleet)
+    write_file(fleet.client, instance, "kept.txt", "backed up")
+    backups = backups_of(fleet)
+    backup = await backups.take(instance.id)
+
+    def refuse(spec: object) -> object:
+        raise BackendError("instance: the engine refused: no space for the container")
+
+    monkeypatch.setattr(fleet.backend, "create", refuse)
+    outcome = await backups.restore(instance.id, backup.id, actor="test")
+
+    assert not outcome.restored
+    assert "the application could not start: instance: the engine refused" in outcome.detail
+    assert read_file(fleet.client, instance, "kept.txt") == "backed up"  # the data is back
+    [*_, last] = (await fleet.provisioner.view(instance.id)).events
+    assert (last.kind, last.message) == ("restore_failed", outcome.detail)
