@@ -8,7 +8,8 @@ are taken in one tick (each reads all of an instance's data), the rest in the ne
 A plan's schedule is in UTC: ``daily_at`` is due once the day's time has passed and no
 scheduled backup started since; ``every_hours`` once that long has passed since the
 last. A new instance is due at once. A failed attempt counts as the slot's backup (its
-failure is in the instance's events); the next slot tries again.
+failure is in the instance's events); the next slot tries again. An instance busy with
+an update or a restore is not waited for: the next tick takes its backup.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 from plans.model import BackupPolicy
 from provisioner.backups import taking
 from provisioner.backups.repository import BackupRepository
-from provisioner.errors import BackupError
+from provisioner.errors import BackupBusy, BackupError
 from provisioner.models import BackupKind, Instance, InstanceState
 
 if TYPE_CHECKING:
@@ -72,7 +73,11 @@ async def run_due(backups: Backups) -> ScheduleReport:
             report.deferred += 1
             continue
         try:
-            backup = await backups.take(instance_id, BackupKind.SCHEDULED, actor="schedule")
+            backup = await backups.take(
+                instance_id, BackupKind.SCHEDULED, actor="schedule", wait_seconds=0
+            )
+        except BackupBusy:  # an update or a restore has it now: the next tick takes it
+            report.deferred += 1
         except BackupError as error:
             report.failed[instance_id] = str(error)
         else:

@@ -65,11 +65,15 @@ class Backups:
         kind: BackupKind = BackupKind.MANUAL,
         actor: str = "system",
         customer_ref: str | None = None,
+        *,
+        wait_seconds: float | None = None,
     ) -> Backup:
-        """Back the instance's data up now, while it runs."""
+        """Back the instance's data up now, while it runs. ``wait_seconds``: for another
+        backup, restore or update of the instance (default: the service's)."""
         async with self.ctx.sessions() as session:
             await InstanceRepository(session).get(instance_id, customer_ref)
-        async with data_lease(self.ctx, instance_id, "backup", self.wait_seconds):
+        wait = self.wait_seconds if wait_seconds is None else wait_seconds
+        async with data_lease(self.ctx, instance_id, "backup", wait):
             backup = await taking.take(self.ctx, self.storage, instance_id, kind, actor)
             await self._retain(instance_id)
         return backup

@@ -295,3 +295,18 @@ async def test_a_restore_whose_application_does_not_start_says_so(
     assert read_file(fleet.client, instance, "kept.txt") == "backed up"  # the data is back
     [*_, last] = (await fleet.provisioner.view(instance.id)).events
     assert (last.kind, last.message) == ("restore_failed", outcome.detail)
+
+
+async def test_a_scheduled_backup_does_not_wait_for_a_busy_instance(docker_fleet: Fleet) -> None:
+    fleet = docker_fleet
+    instance, _ = await running(fleet)
+    ctx = fleet.provisioner.ctx
+    async with ctx.sessions() as session, session.begin():
+        repo = InstanceRepository(session)
+        assert await repo.claim(instance.id, "an-update", ctx.clock(), timedelta(minutes=5))
+    backups = backups_of(fleet)
+
+    report = await backups.run_due()
+
+    assert (report.taken, report.failed, report.deferred) == ([], {}, 1)
+    assert await backups.list(instance.id) == []
