@@ -180,6 +180,20 @@ class MaintenanceWindow:
 
 
 @dataclass(frozen=True, slots=True)
+class BackupPolicy:
+    """How an instance's data is backed up: daily at ``daily_at`` (UTC) or every
+    ``every_hours`` hours (exactly one is set), keeping the newest ``keep`` backups."""
+
+    keep: int = 7
+    daily_at: time | None = time(3, 0)
+    every_hours: int | None = None
+
+
+# A plan that says nothing is backed up daily at 03:00 UTC and keeps a week of backups.
+DEFAULT_BACKUPS = BackupPolicy()
+
+
+@dataclass(frozen=True, slots=True)
 class Coverage:
     scopes: tuple[SupportScope, ...]
     hours: CoverageHours
@@ -283,6 +297,7 @@ class ServerHostingPlan(Plan):
     excludes = ("server administration", "end-user support")
     server: Server
     resources: Resources
+    backups: BackupPolicy = DEFAULT_BACKUPS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -292,6 +307,7 @@ class ApplicationHostingPlan(Plan):
     application: Application
     resources: Resources
     maintenance: MaintenanceWindow
+    backups: BackupPolicy = DEFAULT_BACKUPS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

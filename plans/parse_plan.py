@@ -7,6 +7,7 @@ from typing import Any
 
 from plans import reader as r
 from plans.model import (
+    DEFAULT_BACKUPS,
     ApplicationHostingPlan,
     Availability,
     Interval,
@@ -19,6 +20,7 @@ from plans.model import (
     SupportPlan,
     Visibility,
 )
+from plans.parse_backups import parse_backups
 from plans.parse_hosting import parse_application, parse_maintenance, parse_resources, parse_server
 from plans.parse_pricing import parse_pricing
 from plans.parse_support import parse_coverage, parse_service_terms, parse_support_terms
@@ -30,8 +32,8 @@ COMMON_KEYS = (
     "migrate_existing_from", "pricing",
 )  # fmt: skip
 KIND_KEYS = {
-    PlanKind.SERVER_HOSTING: ("server", "resources"),
-    PlanKind.APPLICATION_HOSTING: ("application", "resources", "maintenance"),
+    PlanKind.SERVER_HOSTING: ("server", "resources", "backups"),
+    PlanKind.APPLICATION_HOSTING: ("application", "resources", "maintenance", "backups"),
     PlanKind.SUPPORT: ("support", "coverage"),
     PlanKind.SERVICE: ("service",),
 }
@@ -140,12 +142,14 @@ def _kind_fields(section: r.Section, kind: PlanKind) -> dict[str, Any] | None:
     if kind is PlanKind.SERVER_HOSTING:
         fields["server"] = section.require("server", parse_server)
         fields["resources"] = section.require("resources", parse_resources)
+        fields["backups"] = section.optional("backups", parse_backups, DEFAULT_BACKUPS)
     elif kind is PlanKind.APPLICATION_HOSTING:
         fields["application"] = section.require("application", parse_application)
         fields["resources"] = section.require("resources", parse_resources)
         fields["maintenance"] = section.require(
             "maintenance", parse_maintenance, "maintenance is included: say when it happens"
         )
+        fields["backups"] = section.optional("backups", parse_backups, DEFAULT_BACKUPS)
     elif kind is PlanKind.SUPPORT:
         fields["terms"] = section.require("support", lambda f: parse_support_terms(f, currency))
         fields["coverage"] = section.require("coverage", parse_coverage)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from plans.model import (
     ApplicationHostingPlan,
+    BackupPolicy,
     FlatRate,
     HourBank,
     Interval,
@@ -51,6 +52,15 @@ def resources(spec: Resources) -> str:
     )
 
 
+def backups(policy: BackupPolicy) -> str:
+    when = (
+        f"every {policy.every_hours} h"
+        if policy.every_hours is not None
+        else f"daily at {policy.daily_at:%H:%M} UTC"
+    )
+    return f"{when}, newest {policy.keep} kept"
+
+
 def terms(plan: Plan) -> list[tuple[str, str]]:
     """Kind-specific rows for ``plans show``."""
     rows: list[tuple[str, str]] = []
@@ -58,6 +68,7 @@ def terms(plan: Plan) -> list[tuple[str, str]]:
         rows += [
             ("Server", f"{plan.server.image.reference} on port {plan.server.port}"),
             ("Resources", resources(plan.resources)),
+            ("Backups", backups(plan.backups)),
         ]
     elif isinstance(plan, ApplicationHostingPlan):
         app, window = plan.application, plan.maintenance
@@ -71,6 +82,7 @@ def terms(plan: Plan) -> list[tuple[str, str]]:
                 f"{days} {window.start:%H:%M} for "
                 f"{window.duration_minutes} min ({window.timezone})",
             ),
+            ("Backups", backups(plan.backups)),
         ]
     elif isinstance(plan, SupportPlan):
         rows += support_rows(plan)

@@ -4,9 +4,9 @@ Each tick, in order: Stripe events received by the webhook are handled (refetchi
 objects), billing time moves on (period roll-over, trials, scheduled changes, support
 periods Stripe has invoiced closing once their grace has passed, dunning),
 subscriptions are applied to their instances (portal.policy), the Stripe outbox is
-drained, the reconciler makes the engine match, and the reverse proxy is given the routes
-to what it made. A step that fails is logged and
-reported; the others still run, and the worker never dies of one bad tick.
+drained, the reconciler makes the engine match, the reverse proxy is given the routes to
+what it made, and due backups are taken. A step that fails is logged and reported; the
+others still run, and the worker never dies of one bad tick.
 """
 
 from __future__ import annotations
@@ -86,6 +86,9 @@ class Worker:
             steps.append(("reconcile", provisioner.reconciler.run_pass))
             if self.runtime.settings.provisioner.proxy is not None:
                 steps.append(("proxy routes", provisioner.routes.sync))
+            # Scheduled backups that are due (one query when none is) and the backups of
+            # instances whose data retention ended.
+            steps.append(("backups", provisioner.backups.run_due))
         for name, step in steps:
             try:
                 report.done[name] = await step()

@@ -10,16 +10,26 @@ from __future__ import annotations
 from provisioner.at_a_glance import instance_counts, instance_or_none, instances
 from provisioner.backends import create_backend
 from provisioner.backends.base import ExecStream
+from provisioner.backups.restoring import RestoreOutcome
+from provisioner.backups.schedule import ScheduleReport
+from provisioner.backups.service import BackupDownload, Backups
 from provisioner.cli import instances_group
 from provisioner.context import Clock, ProvisionerContext
 from provisioner.errors import (
+    BackupBusy,
+    BackupCorrupt,
+    BackupError,
     EngineUnavailable,
     InvalidDomain,
     ProvisioningError,
     ProxyUnavailable,
+    UnknownBackup,
     UnknownInstance,
 )
 from provisioner.models import (
+    Backup,
+    BackupKind,
+    BackupStatus,
     DesiredState,
     Instance,
     InstanceEvent,
@@ -38,6 +48,14 @@ from provisioner.settings import ProvisionerSettings
 from provisioner.shell import InstanceShell
 
 __all__ = [
+    "Backup",
+    "BackupBusy",
+    "BackupCorrupt",
+    "BackupDownload",
+    "BackupError",
+    "BackupKind",
+    "BackupStatus",
+    "Backups",
     "Clock",
     "DesiredState",
     "DnsRecord",
@@ -56,8 +74,11 @@ __all__ = [
     "ProvisioningError",
     "ProxySettings",
     "ProxyUnavailable",
+    "RestoreOutcome",
+    "ScheduleReport",
     "SuspensionReason",
     "TlsIssuer",
+    "UnknownBackup",
     "UnknownInstance",
     "UpdateOutcome",
     "UpdateStatus",

@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Protocol, TypeVar
-
 import click
 
-from plans import CatalogError
-from provisioner.errors import ProvisioningError
+from provisioner.backups.cli import BACKUP_COMMANDS
+from provisioner.cli_run import run_use_case as _run
 from provisioner.models import Instance, SuspensionReason
 from provisioner.reconciler import PassReport
 from provisioner.replacement import UpdateOutcome
 from provisioner.rollout import FleetReport
-from provisioner.service import Provisioner
-
-T = TypeVar("T")
-
-
-class ProvidesProvisioner(Protocol):
-    """What ``dockyard`` puts in the click context; provisioner does not import portal."""
-
-    def provisioner(self) -> AbstractAsyncContextManager[Provisioner]: ...
-
-
-def _run(ctx: click.Context, use: Callable[[Provisioner], Awaitable[T]]) -> T:
-    runtime: ProvidesProvisioner = ctx.find_root().obj
-
-    async def main() -> T:
-        async with runtime.provisioner() as provisioner:
-            return await use(provisioner)
-
-    try:
-        return asyncio.run(main())
-    except (ProvisioningError, CatalogError) as error:
-        raise click.ClickException(str(error)) from None
 
 
 def _line(instance: Instance) -> str:
@@ -236,3 +209,7 @@ def _print_pass(report: PassReport) -> None:
         click.echo(f"orphan: {orphan}{removed}")
     for instance_id in report.failed:
         click.echo(f"failed: {instance_id}")
+
+
+for _command in BACKUP_COMMANDS:  # they live with their domain, in provisioner.backups
+    instances_group.add_command(_command)

@@ -7,9 +7,13 @@ ProvisioningError             base of everything this package raises
 │   ├── PortConflict          the published port is taken
 │   └── WorkloadFailed        the workload died at start or never became healthy
 ├── UnknownInstance           no instance with that id (for that customer)
+├── UnknownBackup             no backup with that id (of that instance, for that customer)
 ├── InvalidTransition         e.g. resuming a terminated instance
 ├── ProxyUnavailable          the reverse proxy's admin API does not answer or refuses
-└── InvalidDomain             a custom domain that cannot be attached (``reason`` says why)
+├── InvalidDomain             a custom domain that cannot be attached (``reason`` says why)
+└── BackupError               a backup or restore could not be done; the message says why
+    ├── BackupBusy            another backup or restore of the instance is under way
+    └── BackupCorrupt         the archive's size or checksum is not what was recorded
 """
 
 from __future__ import annotations
@@ -60,3 +64,21 @@ class InvalidDomain(ProvisioningError, ValueError):
         self.domain = domain
         self.reason = reason
         super().__init__(f"{domain!r}: {reason}")
+
+
+class BackupError(ProvisioningError):
+    pass
+
+
+class UnknownBackup(ProvisioningError, LookupError):
+    def __init__(self, backup_id: str) -> None:
+        self.backup_id = backup_id
+        super().__init__(f"no backup {backup_id!r}")
+
+
+class BackupBusy(BackupError):
+    pass
+
+
+class BackupCorrupt(BackupError):
+    pass

@@ -1,4 +1,4 @@
-"""The provisioner's tables: instances and their event history.
+"""The provisioner's tables: instances, their event history and their backups.
 
 An instance is one customer's running application or server. ``desired_state`` is what
 it should be (set by lifecycle actions, and by the portal from the subscription);
@@ -13,7 +13,7 @@ from datetime import datetime
 
 from advanced_alchemy.base import convention
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 metadata = MetaData(naming_convention=convention)
@@ -129,3 +129,38 @@ class InstanceDomain(Base):
         ForeignKey("instances.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC())
+
+
+class BackupKind(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    BEFORE_UPDATE = "before_update"
+    MANUAL = "manual"
+
+
+class BackupStatus(enum.StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Backup(Base):
+    """One archive of an instance's volumes, in the backup storage under ``key``."""
+
+    __tablename__ = "backups"
+    __table_args__ = (Index("ix_backups_instance_started", "instance_id", "started_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(_enum(BackupKind))
+    status: Mapped[str] = mapped_column(_enum(BackupStatus))
+    started_at: Mapped[datetime] = mapped_column(DateTimeUTC())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
+    key: Mapped[str] = mapped_column(String(255))  # where the storage keeps the archive
+    compressed: Mapped[bool] = mapped_column(Boolean, default=False)  # tar.gz, else tar
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    sha256: Mapped[str | None] = mapped_column(String(64), default=None)  # of the stored file
+    # Of the uncompressed tar: the same data always gives the same tar, so this tells
+    # whether the volumes changed since (a failed update's rollback asks).
+    data_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    actor: Mapped[str] = mapped_column(String(128), default="system")

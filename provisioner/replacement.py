@@ -1,9 +1,10 @@
 """Health-gated replacement: updates and plan changes that cannot be applied live.
 
-The next revision starts beside the current one, at a free port; only when
-it passes its health check does it take over. If it fails, the old revision never
-stopped serving: the new one is removed, the update is marked failed with the reason, and
-the image stays on the engine for a manual roll back.
+The instance's data is backed up first (provisioner.backups.updates). The next revision
+starts beside the current one, at a free port; only when it passes its health check does
+it take over. If it fails, the old revision never stopped serving: the new one is
+removed, the data is restored if the new one changed it, the update is marked failed
+with the reason, and the image stays on the engine for a manual roll back.
 
 Taking over: an instance's address is its own host port, which one revision at a time
 can publish. So the tried revision goes, the old one stops, and the new revision starts
@@ -23,6 +24,7 @@ from datetime import timedelta
 
 from plans import ApplicationHostingPlan, ServerHostingPlan
 from provisioner.backends.base import Health, RunState, Workload, WorkloadSpec
+from provisioner.backups.updates import UpdateData
 from provisioner.context import ProvisionerContext
 from provisioner.errors import BackendError, InvalidTransition, ProxyUnavailable
 from provisioner.health import HealthChecks, probing_client
@@ -54,6 +56,7 @@ class Replacement:
 
     def __init__(self, ctx: ProvisionerContext) -> None:
         self.ctx = ctx
+        self.data = UpdateData(ctx)  # backed up before, restored if a failure changed it
 
     async def replace(
         self,
@@ -96,13 +99,19 @@ class Replacement:
             instance.update_status = UpdateStatus.ROLLING.value
             instance.update_detail = f"{old_version} -> {target_version}"
             repo.record(instance, "update_started", f"rolling {spec.image}", now, actor)
-        trial = replace(spec, host_port=trial_port(ctx.settings.publish_address))
-        new, failure = await self._start_and_wait(trial)
+        safety = await self.data.before(instance_id, actor)
+        new, failure = None, safety.failure
+        if failure is None:
+            trial = replace(spec, host_port=trial_port(ctx.settings.publish_address))
+            new, failure = await self._start_and_wait(trial)
         if failure is None and new is not None and spec.host_port is not None:
             if ctx.settings.proxy is not None:
                 new, failure = await self._take_over_behind_proxy(old_workload, new, spec)
             else:
                 new, failure = await self._take_over(old_workload, new, spec)
+        # A failed version may have changed the data it shared with the old one.
+        if failure is not None:
+            data = await self.data.after_failure(instance_id, safety, actor)
         async with ctx.sessions() as session:
             repo = InstanceRepository(session)
             instance = await repo.get(instance_id)
@@ -123,7 +132,7 @@ class Replacement:
                 instance.update_status = UpdateStatus.FAILED.value
                 detail = (
                     f"{spec.image} {failure}; {instance.image}:{old_version} keeps serving, "
-                    "nothing to roll back. Once the cause is fixed, retry with: "
+                    f"{data}. Once the cause is fixed, retry with: "
                     f"dockyard instances update {instance_id} --version {target_version}"
                 )
                 instance.update_detail = detail

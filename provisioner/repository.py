@@ -157,3 +157,12 @@ class InstanceRepository:
             Instance.state.not_in([InstanceState.TERMINATED.value, InstanceState.PURGED.value]),
         )
         return (await self.session.scalar(query.limit(1))) is not None
+
+    async def release(self, instance_id: str, owner: str) -> None:
+        """Give the lease back, if ``owner`` still holds it."""
+        await self.session.execute(
+            update(Instance)
+            .where(Instance.id == instance_id, Instance.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from plans import ApplicationHostingPlan, ServerHostingPlan
 from provisioner.backends.base import Usage
+from provisioner.backups.service import Backups
 from provisioner.context import ProvisionerContext
 from provisioner.errors import InvalidTransition, ProxyUnavailable, UnknownInstance
 from provisioner.models import (
@@ -66,6 +67,7 @@ class Provisioner:
         self.routes = ProxyRoutes(ctx)
         self.domains = CustomDomains(ctx)
         self.shell = InstanceShell(ctx)  # the SSH gateway's way in
+        self.backups = Backups(ctx)
 
     @property
     def serves_domains(self) -> bool:

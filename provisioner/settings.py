@@ -37,6 +37,8 @@ class ProvisionerSettings:
     # The reverse proxy in front of every instance (Caddy); None: instances are reached
     # at their published port only.
     proxy: ProxySettings | None = None
+    backup_dir: str = "var/backups"  # where archives of instances' volumes are kept
+    backup_compress: bool = False  # gzip the archives (see README: Backups, for the cost)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ProvisionerSettings:
@@ -56,6 +58,8 @@ class ProvisionerSettings:
             volume_retention_days=int(_number(environ, "DOCKYARD_VOLUME_RETENTION_DAYS", 30)),
             orphan_grace_seconds=int(_number(environ, "DOCKYARD_ORPHAN_GRACE_SECONDS", 600)),
             proxy=ProxySettings.from_env(environ),
+            backup_dir=environ.get("DOCKYARD_BACKUP_DIR") or "var/backups",
+            backup_compress=_flag(environ, "DOCKYARD_BACKUP_COMPRESS"),
         )
 
 
@@ -70,6 +74,15 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise ValueError(f"{name}={raw!r}: must not be negative")
     return value
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ValueError(f"{name}={raw!r}: expected 1 or 0 (true or false)")
 
 
 def _port_range(raw: str) -> tuple[int, int]:

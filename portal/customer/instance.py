@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from plans import Catalog, Plan
 from portal.customer.dashboard import plan_of
@@ -13,6 +13,7 @@ from portal.customer.instance_words import (
     status_words,
 )
 from provisioner import (
+    Backup,
     DnsRecord,
     Instance,
     InstanceState,
@@ -32,6 +33,7 @@ class InstancePage:
     # The customer's own names for it, each with the DNS record that points it here;
     # None: no proxy serves names on this deployment.
     domains: list[DnsRecord] | None = None
+    backups: list[Backup] = field(default_factory=list)  # newest first
 
     @property
     def instance(self) -> Instance:
@@ -71,5 +73,8 @@ async def instance_page(
     if provisioner.serves_domains:
         names = await provisioner.domains.of(instance.id, customer_ref=customer_id)
         domains = [provisioner.domains.dns_record(instance.id, name) for name in names]
+    backups = []  # the full page lists them; the status poll does not need them
+    if with_logs:
+        backups = await provisioner.backups.list(instance.id, customer_ref=customer_id)
     plan = plan_of(catalog, instance.plan_id, instance.plan_version)
-    return InstancePage(view, plan, logs, domains)
+    return InstancePage(view, plan, logs, domains, backups)

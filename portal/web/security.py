@@ -234,7 +234,8 @@ async def allow_lists_every_method(message: Message, scope: Scope) -> None:
         return
     methods: set[str] = set()
     for route in app.routes:
-        if route.path == template:
+        # The template is written without parameter types ({id}), a route's path with ({id:str}).
+        if template in (route.path, getattr(route, "path_format", None)):
             methods |= set(getattr(route, "methods", ()))
     if not methods:
         return

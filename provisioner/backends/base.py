@@ -13,7 +13,10 @@ import enum
 import io
 import socket
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from provisioner.backends.volume_archive import VolumeArchive
 
 LABEL_PREFIX = "dockyard."
 MANAGED_LABEL = "dockyard.managed"
@@ -128,6 +131,7 @@ class ExecStream:
 
 class Backend(Protocol):
     name: str
+    volume_archive: VolumeArchive  # the instance's volumes as a tar, out and back in
 
     def ping(self) -> None:
         """Raise EngineUnavailable unless the engine answers."""

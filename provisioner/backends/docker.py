@@ -50,6 +50,7 @@ from provisioner.backends.engine_terms import (
 )
 from provisioner.backends.networks import ensure_network, remove_network
 from provisioner.backends.usage import usage_from_stats
+from provisioner.backends.volume_archive import VolumeArchive
 from provisioner.backends.volumes import remove_instance_volumes
 from provisioner.errors import WorkloadFailed
 from provisioner.settings import ProvisionerSettings
@@ -65,6 +66,7 @@ class DockerBackend(WorkloadAccess):
         self._api: Any = client.api
         self._settings = settings
         self._errors = EngineErrors(settings.docker_url)
+        self.volume_archive = VolumeArchive(self._api, self._errors, settings.namespace)
 
     def ping(self) -> None:
         with self._errors.translated("checking the engine"):

@@ -65,6 +65,7 @@ from provisioner.backends.swarm_state import (
     task_state,
 )
 from provisioner.backends.usage import usage_from_stats
+from provisioner.backends.volume_archive import VolumeArchive
 from provisioner.backends.volumes import remove_instance_volumes
 from provisioner.errors import BackendError, EngineUnavailable, PortConflict, WorkloadFailed
 from provisioner.settings import ProvisionerSettings
@@ -95,6 +96,7 @@ class SwarmBackend(WorkloadAccess):
         self._settings = settings
         self._errors = EngineErrors(settings.docker_url)
         self._placement = placement(constraints, spread)
+        self.volume_archive = VolumeArchive(self._api, self._errors, settings.namespace)
 
     def ping(self) -> None:
         with self._errors.translated("checking the Swarm manager"):

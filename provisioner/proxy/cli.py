@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from provisioner.cli import _run as run_on_fleet  # renamed public once the backups land
+from provisioner.cli_run import run_use_case
 from provisioner.proxy.custom_domains import DnsRecord
 from provisioner.service import Provisioner
 
@@ -18,7 +18,7 @@ def proxy_group() -> None:
 @click.pass_context
 def sync(ctx: click.Context) -> None:
     """Load the routes into the proxy now (the worker does every tick)."""
-    loaded = run_on_fleet(ctx, lambda provisioner: provisioner.routes.sync())
+    loaded = run_use_case(ctx, lambda provisioner: provisioner.routes.sync())
     click.echo("loaded the routes" if loaded else "the proxy already serves these routes")
 
 
@@ -41,5 +41,5 @@ def domains(
                 click.echo(f"{name} was not attached to {instance_id}", err=True)
         return [custom.dns_record(instance_id, name) for name in await custom.of(instance_id)]
 
-    for record in run_on_fleet(ctx, change):
+    for record in run_use_case(ctx, change):
         click.echo(f"{record.address}  DNS: {record.name}. {record.kind} {record.value}")

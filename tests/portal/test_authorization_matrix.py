@@ -41,6 +41,7 @@ class World:
     to_reject: str
     invoice: str
     ssh_key: str
+    backup: str  # of A's instance
 
 
 Fill = Callable[[World], dict[str, str]]
@@ -87,6 +88,15 @@ CUSTOMER_ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/instances/{instance_id:str}"): Case(path=lambda w: {"instance_id": w.instance}),
     ("GET", "/instances/{instance_id:str}/status"): Case(
         path=lambda w: {"instance_id": w.instance}
+    ),
+    ("POST", "/instances/{instance_id:str}/backups"): Case(
+        path=lambda w: {"instance_id": w.instance}
+    ),
+    ("GET", "/instances/{instance_id:str}/backups/{backup_id:str}/download"): Case(
+        path=lambda w: {"instance_id": w.instance, "backup_id": w.backup}
+    ),
+    ("POST", "/instances/{instance_id:str}/backups/{backup_id:str}/restore"): Case(
+        path=lambda w: {"instance_id": w.instance, "backup_id": w.backup}
     ),
     ("GET", "/order/{plan_id:str}"): Case(path=lambda w: {"plan_id": "app-starter"}, owned=False),
     ("POST", "/order/{plan_id:str}"): Case(
@@ -183,6 +193,7 @@ def any_values(route: Route, world: World) -> dict[str, str]:
         "customer_id": world.a.id,
         "subscription_id": world.hosting,
         "instance_id": world.instance,
+        "backup_id": world.backup,
     }
     return {
         name: "1" if kind is int else known.get(name, "x") for name, kind in route.params.items()
@@ -201,6 +212,7 @@ def build_world(portal: Portal) -> World:
     assert {to_approve.state, to_reject.state} == {"pending_approval"}
     invoice = add_invoice(portal, a.id, "in_matrix1")
     ssh_key = portal.run(keyring(portal.services).add, a.id, FIRST_KEY)
+    backup = portal.run(_backup_of, portal, instance.id)
     return World(
         a=a,
         instance=instance.id,
@@ -211,7 +223,13 @@ def build_world(portal: Portal) -> World:
         to_reject=to_reject.id,
         invoice=invoice.id,
         ssh_key=ssh_key.id,
+        backup=backup,
     )
+
+
+async def _backup_of(portal: Portal, instance_id: str) -> str:
+    provisioner = await portal.services.provisioner()
+    return (await provisioner.backups.take(instance_id)).id
 
 
 def ask(who: Portal, route: Route, url: str, form: dict[str, str]) -> httpx.Response:

@@ -19,6 +19,7 @@ def invoke(tmp_path: Path, run: str, *args: str) -> tuple[int, str]:
         "DOCKYARD_NAMESPACE": run,
         "DOCKYARD_HEALTH_TIMEOUT_SECONDS": "30",
         "DOCKYARD_HEALTH_INTERVAL_SECONDS": "1",
+        "DOCKYARD_BACKUP_DIR": str(tmp_path / "backups"),
     }
     result = CliRunner().invoke(dockyard, list(args), env=env, catch_exceptions=False)
     return result.exit_code, result.output

@@ -13,6 +13,7 @@ from litestar.response import Template
 
 from portal.customer.dashboard import dashboard
 from portal.customer.instance import InstancePage, instance_page
+from portal.customer.pages.backups import BACKUP_HANDLERS
 from portal.customer.pages.common import customer_id_of, fleet_or_none
 from portal.customer.pages.domains import add_domain, remove_domain
 from portal.customer.pages.order import order_done, order_form, order_submit, pay_subscription
@@ -76,6 +77,7 @@ customer_router = Router(
         instance_status,
         add_domain,
         remove_domain,
+        *BACKUP_HANDLERS,
         order_form,
         order_submit,
         order_done,

@@ -17,6 +17,7 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.openapi.datastructures import ResponseSpec
 
 from portal.operator.api.auth import API_SECURITY, BearerTokenMiddleware, api_readers, unauthorized
+from portal.operator.api.backups import BACKUP_OPERATIONS
 from portal.operator.api.customers import (
     get_customer,
     get_subscription,
@@ -82,6 +83,7 @@ _API_HANDLERS = [
     get_rollout,
     get_catalog,
     reload_catalog_api,
+    *BACKUP_OPERATIONS,
 ]
 for _handler in _API_HANDLERS:
     _handler.responses = {**API_ERRORS, **(_handler.responses or {})}

@@ -33,6 +33,7 @@ async def instance_page(
         except ProvisioningError as error:
             logs_problem = str(error)
     domains = await provisioner.domains.of(instance_id) if provisioner.serves_domains else []
+    backups = await provisioner.backups.list(instance_id)
     return page(
         request,
         "operator/instance.html",
@@ -41,6 +42,7 @@ async def instance_page(
         domains=domains,
         logs=logs,
         logs_problem=logs_problem,
+        backups=backups,
     )
 
 

@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.response import Template
 
 from portal.operator.page_data import overview
+from portal.operator.pages.backups import BACKUP_HANDLERS
 from portal.operator.pages.catalog import catalog_page, reload_catalog_now
 from portal.operator.pages.customers import (
     customer_page,
@@ -55,6 +56,7 @@ operator_router = Router(
         instance_page,
         restart_instance,
         update_instance,
+        *BACKUP_HANDLERS,
         outbox_page,
         retry_message,
         catalog_page,
