@@ -86,7 +86,8 @@ class DockerBackend(WorkloadAccess):
             )
             for volume in spec.volumes:
                 self._api.create_volume(
-                    volume_name(spec.instance_id, volume.name), labels=volume_labels(spec)
+                    volume_name(spec.instance_id, volume.name),
+                    labels=volume_labels(spec, self._settings.namespace),
                 )
             try:
                 created: Json = self._api.create_container(

@@ -61,9 +61,11 @@ def network_labels(customer_ref: str, namespace: str) -> dict[str, str]:
     return {MANAGED_LABEL: "true", NAMESPACE_LABEL: namespace, CUSTOMER_LABEL: customer_ref}
 
 
-def volume_labels(spec: WorkloadSpec) -> dict[str, str]:
+def volume_labels(spec: WorkloadSpec, namespace: str) -> dict[str, str]:
+    """The namespace too: a deployment's clean-up by namespace takes its data with it."""
     return {
         MANAGED_LABEL: "true",
+        NAMESPACE_LABEL: namespace,
         INSTANCE_LABEL: spec.instance_id,
         CUSTOMER_LABEL: spec.customer_ref,
     }

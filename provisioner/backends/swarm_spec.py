@@ -35,7 +35,7 @@ def task_template(
     container: Json = {
         "Image": spec.image,
         "Env": environment(spec),
-        "Mounts": [_mount(spec, volume) for volume in spec.volumes],
+        "Mounts": [_mount(spec, volume, settings.namespace) for volume in spec.volumes],
         "Healthcheck": NO_HEALTHCHECK,
         "Init": True,
         "StopGracePeriod": settings.stop_timeout_seconds * NANO,
@@ -110,11 +110,11 @@ def endpoint_spec(spec: WorkloadSpec) -> Json:
     return {"Mode": "dnsrr", "Ports": [port]}
 
 
-def _mount(spec: WorkloadSpec, volume: VolumeMount) -> Json:
+def _mount(spec: WorkloadSpec, volume: VolumeMount, namespace: str) -> Json:
     return {
         "Type": "volume",
         "Source": volume_name(spec.instance_id, volume.name),
         "Target": volume.path,
         # The engine creates the volume on the node the task lands on, with these.
-        "VolumeOptions": {"Labels": volume_labels(spec)},
+        "VolumeOptions": {"Labels": volume_labels(spec, namespace)},
     }

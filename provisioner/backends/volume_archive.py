@@ -140,7 +140,7 @@ class VolumeArchive:
                         f"({explanation(error)}); a workload still uses it"
                     ) from error
                 time.sleep(0.2)
-        self._api.create_volume(name, labels=volume_labels(spec))
+        self._api.create_volume(name, labels=volume_labels(spec, self._namespace))
 
     def _remove(self, helper: str) -> None:
         with contextlib.suppress(docker.errors.APIError, OSError):
