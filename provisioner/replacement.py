@@ -23,16 +23,16 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from plans import ApplicationHostingPlan, ServerHostingPlan
-from provisioner.backends.base import Health, RunState, Workload, WorkloadSpec
+from provisioner.backends.base import Workload, WorkloadSpec
 from provisioner.backups.updates import UpdateData
 from provisioner.context import ProvisionerContext
 from provisioner.errors import BackendError, InvalidTransition, ProxyUnavailable
-from provisioner.health import HealthChecks, probing_client
 from provisioner.models import DesiredState, Instance, UpdateStatus
 from provisioner.ports import trial_port
 from provisioner.proxy.routing import ProxyRoutes
 from provisioner.repository import InstanceRepository
 from provisioner.specs import apply_resources, hosting_plan, image_of, workload_spec
+from provisioner.starting import start_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -237,34 +237,7 @@ class Replacement:
     async def _start_and_wait(
         self, spec: WorkloadSpec, *, proven: bool = False
     ) -> tuple[Workload | None, str | None]:
-        """Start ``spec`` and wait until it serves. ``proven``: it passed its check on the
-        trial port already; at its own port only the timeout ends the wait (Swarm may
-        take a few seconds to publish a host port after the old task stopped)."""
-        ctx = self.ctx
-        try:
-            workload = await ctx.engine(ctx.backend.create, spec)
-        except BackendError as error:
-            return None, f"could not start: {error.reason}"
-        deadline = asyncio.get_running_loop().time() + ctx.settings.health_timeout_seconds
-        settings = ctx.settings
-        health = HealthChecks(settings.publish_address, settings.health_interval_seconds)
-        async with probing_client() as client:
-            while True:
-                seen = await ctx.engine(ctx.backend.inspect, workload.id)
-                if seen is None:
-                    return None, "disappeared while starting"
-                port = seen.host_port or spec.host_port
-                seen = await health.checked(seen, spec.health_path, port, client)
-                if seen.serving:
-                    return seen, None
-                if seen.state is RunState.FAILED:
-                    return seen, f"failed its health check ({seen.detail or 'exited'})"
-                if seen.health is Health.UNHEALTHY and not proven:
-                    return seen, f"failed its health check ({spec.health_path} did not answer)"
-                if asyncio.get_running_loop().time() > deadline:
-                    timeout = ctx.settings.health_timeout_seconds
-                    return seen, f"was not healthy within {timeout:.0f} s"
-                await asyncio.sleep(POLL_SECONDS)
+        return await start_and_wait(self.ctx, spec, proven=proven)
 
 
 def _retarget(

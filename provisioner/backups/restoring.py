@@ -8,21 +8,18 @@ starts again at the instance's own port; the restore has worked once it serves.
 
 from __future__ import annotations
 
-import asyncio
 import zlib
 from dataclasses import dataclass
 
-from provisioner.backends.base import RunState, Workload, WorkloadSpec
+from provisioner.backends.base import WorkloadSpec
 from provisioner.backups.archive import unpack, verify
 from provisioner.backups.storage import BackupStorage
 from provisioner.backups.taking import current_spec
 from provisioner.context import ProvisionerContext
 from provisioner.errors import BackendError, BackupError
-from provisioner.health import HealthChecks, probing_client
 from provisioner.models import Backup, BackupStatus, DesiredState, Instance, InstanceState
 from provisioner.repository import InstanceRepository
-
-POLL_SECONDS = 0.25
+from provisioner.starting import start_and_wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +70,7 @@ async def restore(
             repo = InstanceRepository(session)
             repo.record(await repo.get(instance.id), "restore_failed", detail, ctx.clock(), actor)
         raise BackupError(detail) from error
-    started, failure = await _start_and_wait(ctx, spec)
+    started, failure = await start_and_wait(ctx, spec, proven=True)
     async with ctx.sessions() as session, session.begin():
         repo = InstanceRepository(session)
         row = await repo.get(instance.id)
@@ -95,31 +92,3 @@ async def restore(
             )
             repo.record(row, "restore_failed", detail, now, actor)
     return RestoreOutcome(instance.id, backup.id, failure is None, detail)
-
-
-async def _start_and_wait(
-    ctx: ProvisionerContext, spec: WorkloadSpec
-) -> tuple[Workload | None, str | None]:
-    """Start the revision and wait until it serves, or say why it does not."""
-    try:
-        workload = await ctx.engine(ctx.backend.create, spec)
-    except BackendError as error:
-        return None, f"could not start: {error.reason}"
-    settings = ctx.settings
-    health = HealthChecks(settings.publish_address, settings.health_interval_seconds)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + settings.health_timeout_seconds
-    async with probing_client() as client:
-        while True:
-            seen = await ctx.engine(ctx.backend.inspect, workload.id)
-            if seen is None:
-                return None, "disappeared while starting"
-            port = seen.host_port or spec.host_port
-            seen = await health.checked(seen, spec.health_path, port, client)
-            if seen.serving:
-                return seen, None
-            if seen.state is RunState.FAILED:
-                return seen, f"failed to start ({seen.detail or 'exited'})"
-            if loop.time() > deadline:
-                return seen, f"was not healthy within {settings.health_timeout_seconds:.0f} s"
-            await asyncio.sleep(POLL_SECONDS)
