@@ -154,7 +154,9 @@ class HealthChecks:
 
         async def one(target: Target, http: httpx.AsyncClient) -> None:
             async with limit:
-                answered = await answers(http, self.address, target.port, target.path)
+                # A task on another swarm node answers at that node's address.
+                where = target.workload.host_address or self.address
+                answered = await answers(http, where, target.port, target.path)
             self._watches[target.workload.id].observe(answered, self.clock())
 
         if client is not None:

@@ -80,6 +80,9 @@ class Instance(Base):
     workload_id: Mapped[str | None] = mapped_column(String(128), default=None)
     # Where it is reachable while running (None otherwise), as the engine reports it.
     host_port: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The swarm node it is published on when that is not the engine's host; None: it is
+    # reached at DOCKYARD_PUBLISH_ADDRESS.
+    host_address: Mapped[str | None] = mapped_column(String(255), default=None)
     # Its own port on the host, kept across resume and update so the address never
     # moves; given at creation, released at termination. None: the engine picks one.
     address_port: Mapped[int | None] = mapped_column(Integer, default=None, unique=True)

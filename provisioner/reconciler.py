@@ -136,6 +136,7 @@ class Reconciler:
                 and instance.health == seen.health.value
                 and instance.workload_id == seen.id
                 and instance.host_port == seen.host_port
+                and instance.host_address == seen.host_address
             )
         if desired is DesiredState.STOPPED:
             stopped = current is None or current.state is not RunState.RUNNING
@@ -268,6 +269,7 @@ class Reconciler:
         running = workload is not None and workload.state is RunState.RUNNING
         instance.workload_id = workload.id if workload else instance.workload_id
         instance.host_port = workload.host_port if running and workload else None
+        instance.host_address = workload.host_address if running and workload else None
         instance.health = workload.health.value if workload else Health.NONE.value
         if desired is DesiredState.STOPPED:
             new = InstanceState.STOPPED
@@ -304,7 +306,7 @@ class Reconciler:
             keep = timedelta(days=settings.volume_retention_days)
             instance.purge_after = instance.terminated_at + keep
             instance.workload_id = None
-            instance.host_port = None
+            instance.host_port = instance.host_address = None
             instance.address_port = None  # free for another instance
             repo.record(
                 instance,

@@ -123,6 +123,7 @@ class Replacement:
                 instance.revision = new.revision
                 instance.workload_id = new.id
                 instance.host_port = new.host_port
+                instance.host_address = new.host_address
                 instance.health = new.health.value
                 instance.update_status = UpdateStatus.SUCCEEDED.value
                 detail = f"now serving {spec.image} (was {instance.image}:{old_version})"
@@ -197,25 +198,28 @@ class Replacement:
         happens as without one."""
         ctx = self.ctx
         own_port = spec.host_port
-        await self._route_to(spec.instance_id, tried.host_port)
+        await self._route_to(spec.instance_id, tried.host_port, tried.host_address)
         await asyncio.sleep(DRAIN_SECONDS)
         try:
             await ctx.engine(ctx.backend.stop, old_id)
         except BackendError as error:
-            await self._route_to(spec.instance_id, own_port)
+            old = await _inspected(ctx, old_id)
+            await self._route_to(spec.instance_id, own_port, old.host_address if old else None)
             with contextlib.suppress(BackendError):
                 await ctx.engine(ctx.backend.remove, tried.id)
             return None, f"passed its health check, but the switch failed: {error.reason}"
         # The next revision number: the tried one still holds this revision's name.
         final = replace(spec, revision=spec.revision + 1)
         new, failure_here = await self._start_and_wait(final, proven=True)
+        serving = new
         if failure_here is not None:
             if new is not None:
                 with contextlib.suppress(BackendError):
                     await ctx.engine(ctx.backend.remove, new.id)
+            serving = None
             with contextlib.suppress(BackendError):  # the reconciler starts it otherwise
-                await ctx.engine(ctx.backend.start, old_id)
-        await self._route_to(spec.instance_id, own_port)
+                serving = await ctx.engine(ctx.backend.start, old_id)
+        await self._route_to(spec.instance_id, own_port, serving.host_address if serving else None)
         await asyncio.sleep(DRAIN_SECONDS)
         with contextlib.suppress(BackendError):  # else the reconciler removes it later
             await ctx.engine(ctx.backend.remove, tried.id)
@@ -223,12 +227,13 @@ class Replacement:
             return None, f"passed its health check, then {failure_here} at its own port"
         return new, None
 
-    async def _route_to(self, instance_id: str, port: int | None) -> None:
-        """Point the instance's address at ``port`` now (the row is what routes derive
-        from, so the worker's own syncs agree), if the proxy answers."""
+    async def _route_to(self, instance_id: str, port: int | None, address: str | None) -> None:
+        """Point the instance's address at ``port`` (on ``address``, the node, when not
+        this host) now, if the proxy answers. The row is what routes derive from, so the
+        worker's own syncs agree."""
         async with self.ctx.sessions() as session, session.begin():
             instance = await InstanceRepository(session).get(instance_id)
-            instance.host_port = port
+            instance.host_port, instance.host_address = port, address
         try:
             await ProxyRoutes(self.ctx).sync()
         except ProxyUnavailable as error:
@@ -238,6 +243,13 @@ class Replacement:
         self, spec: WorkloadSpec, *, proven: bool = False
     ) -> tuple[Workload | None, str | None]:
         return await start_and_wait(self.ctx, spec, proven=proven)
+
+
+async def _inspected(ctx: ProvisionerContext, workload_id: str) -> Workload | None:
+    try:
+        return await ctx.engine(ctx.backend.inspect, workload_id)
+    except BackendError:
+        return None
 
 
 def _retarget(

@@ -87,12 +87,16 @@ class InstanceRepository:
         query = select(Instance).where(Instance.state != InstanceState.PURGED.value)
         return list(await self.session.scalars(query.order_by(Instance.id)))
 
-    async def routable(self) -> list[tuple[str, str, int | None, str | None]]:
-        """What the reverse proxy routes: (id, desired state, host port, suspension
-        reason) of every instance not terminated, as plain rows (no objects to build)."""
+    async def routable(self) -> list[tuple[str, str, int | None, str | None, str | None]]:
+        """What the reverse proxy routes: (id, desired state, host port, host address,
+        suspension reason) of every instance not terminated, as plain rows."""
         query = (
             select(
-                Instance.id, Instance.desired_state, Instance.host_port, Instance.suspension_reason
+                Instance.id,
+                Instance.desired_state,
+                Instance.host_port,
+                Instance.host_address,
+                Instance.suspension_reason,
             )
             .where(Instance.desired_state != DesiredState.ABSENT.value)
             .order_by(Instance.id)

@@ -88,7 +88,8 @@ class Provisioner:
         """Its published port on the host, past the proxy (for operators)."""
         if instance.host_port is None:
             return None
-        return f"http://{self.ctx.settings.publish_address}:{instance.host_port}/"
+        host = instance.host_address or self.ctx.settings.publish_address
+        return f"http://{host}:{instance.host_port}/"
 
     async def converged(self, instance_id: str, *, force: bool = True) -> None:
         """Converge the instance now, and route to what it became (the worker's next pass

@@ -95,6 +95,9 @@ class Workload:
     host_port: int | None  # where 127.0.0.1 reaches it, when running
     created_at: str  # engine timestamp (RFC 3339), for orphan grace periods
     detail: str = ""  # why it stopped or failed, as the engine says
+    # The node its port is published on, when that is not the engine's host (a task on
+    # another node of a swarm); None: DOCKYARD_PUBLISH_ADDRESS reaches it.
+    host_address: str | None = None
 
     @property
     def serving(self) -> bool:

@@ -48,6 +48,7 @@ from provisioner.backends.base import Usage, Workload, WorkloadSpec, managed_fil
 from provisioner.backends.engine_errors import HTTP_CONFLICT, EngineErrors, explanation, gone
 from provisioner.backends.engine_terms import Json, workload_labels, workload_name
 from provisioner.backends.networks import OVERLAY, ensure_network, remove_network
+from provisioner.backends.swarm_nodes import NodeAddresses
 from provisioner.backends.swarm_spec import (
     endpoint_spec,
     placement,
@@ -97,6 +98,7 @@ class SwarmBackend(WorkloadAccess):
         self._errors = EngineErrors(settings.docker_url)
         self._placement = placement(constraints, spread)
         self.volume_archive = VolumeArchive(self._api, self._errors, settings.namespace)
+        self._nodes = NodeAddresses(self._api)
 
     def ping(self) -> None:
         with self._errors.translated("checking the Swarm manager"):
@@ -124,9 +126,8 @@ class SwarmBackend(WorkloadAccess):
         by_service: dict[str, list[Json]] = {}
         for task in tasks:
             by_service.setdefault(task.get("ServiceID", ""), []).append(task)
-        return [
-            from_service(service, by_service.get(service["ID"], []), local) for service in services
-        ]
+        tasks_of, address = by_service.get, self._nodes.address
+        return [from_service(s, tasks_of(s["ID"], []), local, address) for s in services]
 
     def create(self, spec: WorkloadSpec) -> Workload:
         subject = f"instance {spec.instance_id}"
@@ -164,7 +165,7 @@ class SwarmBackend(WorkloadAccess):
             except docker.errors.NotFound:
                 return None
             local = self._local_containers(service["ID"])
-        return from_service(service, tasks, local)
+        return from_service(service, tasks, local, self._nodes.address)
 
     def start(self, workload_id: str) -> Workload:
         """Scale to one task and wait until it starts (not until it is healthy)."""

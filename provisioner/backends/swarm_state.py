@@ -11,7 +11,7 @@ on the Docker backend that runs but fails its check.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from provisioner.backends.base import (
     CUSTOMER_LABEL,
@@ -63,9 +63,15 @@ def replicas(service: Json) -> int:
     return int((mode.get("Replicated") or {}).get("Replicas", 1))
 
 
-def from_service(service: Json, tasks: list[Json], local_status: Mapping[str, str]) -> Workload:
+def from_service(
+    service: Json,
+    tasks: list[Json],
+    local_status: Mapping[str, str],
+    node_address: Callable[[str], str | None] = lambda node: None,
+) -> Workload:
     """``tasks`` are the service's; ``local_status`` maps this node's container ids to the
-    ``Status`` text of ``GET /containers/json`` (where container health shows)."""
+    ``Status`` text of ``GET /containers/json`` (where container health shows);
+    ``node_address`` says where another node than this one is reached (None: this one)."""
     spec: Json = service.get("Spec") or {}
     labels: dict[str, str] = spec.get("Labels") or {}
     container_spec: Json = (spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
@@ -77,6 +83,8 @@ def from_service(service: Json, tasks: list[Json], local_status: Mapping[str, st
     if str(rollback.get("State", "")).startswith("rollback"):
         detail = f"{detail}; {rollback.get('Message', '')}".strip("; ")
     raw_revision = labels.get(REVISION_LABEL, "")
+    serving = _serving(tasks)
+    address = node_address(str(serving.get("NodeID", ""))) if serving and port else None
     return Workload(
         id=service["ID"],
         name=spec.get("Name", ""),
@@ -90,7 +98,19 @@ def from_service(service: Json, tasks: list[Json], local_status: Mapping[str, st
         host_port=port,
         created_at=engine_time(service["CreatedAt"]),
         detail=detail,
+        host_address=address,
     )
+
+
+def _serving(tasks: list[Json]) -> Json | None:
+    """The task that serves: during a start-first update the old one serves until the new
+    one is healthy, so the newest of those running."""
+    running = [
+        task
+        for task in by_age(tasks)
+        if task_state(task) == "running" and task.get("DesiredState") == "running"
+    ]
+    return running[-1] if running else None
 
 
 def _observe(
@@ -98,14 +118,8 @@ def _observe(
 ) -> tuple[RunState, Health, int | None, str]:
     if wanted == 0:
         return RunState.STOPPED, Health.NONE, None, "scaled to 0"
-    running = [
-        task
-        for task in tasks
-        if task_state(task) == "running" and task.get("DesiredState") == "running"
-    ]
-    if running:
-        # During a start-first update the old task serves until the new one is healthy.
-        current = running[-1]
+    current = _serving(tasks)
+    if current is not None:
         health = Health.HEALTHY if has_check else Health.NONE
         if has_check:
             health = _local_health(current, local_status) or health

@@ -77,6 +77,7 @@ async def restore(
         now = ctx.clock()
         row.workload_id = started.id if started else None
         row.host_port = started.host_port if started else None
+        row.host_address = started.host_address if started else None
         row.health = started.health.value if started else "none"
         row.revision = spec.revision
         row.updated_at = now

@@ -51,7 +51,7 @@ class ProxyRoutes:
             rows = await InstanceRepository(reading).routable()
             domains = await DomainRepository(reading).by_instance()
         routes = []
-        for instance_id, desired, port, suspension in rows:
+        for instance_id, desired, port, node, suspension in rows:
             hosts = (
                 instance_host(instance_id, settings.base_domain),
                 *domains.get(instance_id, ()),
@@ -64,7 +64,7 @@ class ProxyRoutes:
                     Route(instance_id, hosts, status=503, page=starting_page(instance_id))
                 )
             else:
-                upstream = f"{settings.publish_address}:{port}"
+                upstream = f"{node or settings.publish_address}:{port}"
                 routes.append(Route(instance_id, hosts, upstream=upstream))
         return routes
 

@@ -179,3 +179,23 @@ def test_a_rollback_is_told_in_the_detail() -> None:
     workload = from_service(rolled_back, [task("t1", "25", "running", port=30001)], {})
 
     assert workload.detail == "rollback completed"
+
+
+def test_a_task_on_another_node_is_reached_at_that_node() -> None:
+    """Ports are published in host mode, on the task's own node (swarm_spec)."""
+    here, there = (
+        task("t1", "25.0", "running", port=20001),
+        task("t2", "26.0", "running", port=20002),
+    )
+    here["NodeID"], there["NodeID"] = "this-node", "node-b"
+    addresses = {"node-b": "10.0.0.2"}
+
+    on_b = from_service(service(healthcheck={}), [here, there], {}, addresses.get)
+    on_this = from_service(service(healthcheck={}), [here], {}, addresses.get)
+
+    assert (on_b.host_port, on_b.host_address) == (20002, "10.0.0.2")
+    assert (on_this.host_port, on_this.host_address) == (20001, None)
+    # Without a port there is nothing to reach, on any node.
+    starting = task("t3", "27.0", "starting")
+    starting["NodeID"] = "node-b"
+    assert from_service(service(), [starting], {}, addresses.get).host_address is None
