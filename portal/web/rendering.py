@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from litestar import Request
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 
 from portal.web.viewer import Viewer
+from provisioner import ProvisioningError
+
+T = TypeVar("T")
 
 
 def viewer_or_none(request: Request[Any, Any, Any]) -> Viewer | None:
@@ -52,3 +56,15 @@ def _session_viewer(request: Request[Any, Any, Any]) -> dict[str, str] | None:
 def see_other(path: str) -> Redirect:
     """After a form post: 303, so reloading the next page does not post again."""
     return Redirect(path=path, status_code=HTTP_303_SEE_OTHER)
+
+
+async def or_flash_refused(request: Request[Any, Any, Any], work: Awaitable[T]) -> T | None:
+    """What ``work`` returns; a provisioner's refusal (busy, a damaged archive, the engine
+    down) is flashed instead (None). Not found is not a refusal: it stays a 404."""
+    try:
+        return await work
+    except ProvisioningError as refused:
+        if isinstance(refused, LookupError):
+            raise
+        flash(request, str(refused), "error")
+        return None

@@ -15,9 +15,8 @@ from litestar.response import Redirect, Stream
 from portal.customer.pages.common import customer_id_of
 from portal.web.downloads import archive_download
 from portal.web.guards import viewer_of
-from portal.web.rendering import flash, see_other
+from portal.web.rendering import flash, or_flash_refused, see_other
 from portal.web.services import ServicesDep
-from provisioner import ProvisioningError
 
 _PATH = "/instances/{instance_id:str}/backups"
 
@@ -27,15 +26,10 @@ async def take_backup(
     request: Request[Any, Any, Any], services: ServicesDep, instance_id: FromPath[str]
 ) -> Redirect:
     provisioner = await services.provisioner()
-    try:
-        backup = await provisioner.backups.take(
-            instance_id, actor=viewer_of(request).email, customer_ref=customer_id_of(request)
-        )
-    except ProvisioningError as refused:
-        if isinstance(refused, LookupError):
-            raise  # not found (or not theirs): a 404
-        flash(request, str(refused), "error")
-    else:
+    taking = provisioner.backups.take(
+        instance_id, actor=viewer_of(request).email, customer_ref=customer_id_of(request)
+    )
+    if (backup := await or_flash_refused(request, taking)) is not None:
         flash(request, f"Your data is backed up ({backup.id}).")
     return see_other(f"/instances/{instance_id}")
 
@@ -62,18 +56,10 @@ async def restore_backup(
     backup_id: FromPath[str],
 ) -> Redirect:
     provisioner = await services.provisioner()
-    try:
-        outcome = await provisioner.backups.restore(
-            instance_id,
-            backup_id,
-            actor=viewer_of(request).email,
-            customer_ref=customer_id_of(request),
-        )
-    except ProvisioningError as refused:
-        if isinstance(refused, LookupError):
-            raise  # not found (or not theirs): a 404
-        flash(request, str(refused), "error")
-    else:
+    restoring = provisioner.backups.restore(
+        instance_id, backup_id, actor=viewer_of(request).email, customer_ref=customer_id_of(request)
+    )
+    if (outcome := await or_flash_refused(request, restoring)) is not None:
         if outcome.restored:
             flash(request, "Your data is restored and your application runs on it.")
         else:

@@ -10,9 +10,8 @@ from litestar.response import Redirect, Stream
 
 from portal.web.downloads import archive_download
 from portal.web.guards import viewer_of
-from portal.web.rendering import flash, see_other
+from portal.web.rendering import flash, or_flash_refused, see_other
 from portal.web.services import ServicesDep
-from provisioner import ProvisioningError
 
 _PATH = "/ops/instances/{instance_id:str}/backups"
 
@@ -22,13 +21,8 @@ async def take_backup(
     request: Request[Any, Any, Any], services: ServicesDep, instance_id: FromPath[str]
 ) -> Redirect:
     provisioner = await services.provisioner()
-    try:
-        backup = await provisioner.backups.take(instance_id, actor=viewer_of(request).email)
-    except ProvisioningError as refused:
-        if isinstance(refused, LookupError):
-            raise  # not found (or not theirs): a 404
-        flash(request, str(refused), "error")
-    else:
+    taking = provisioner.backups.take(instance_id, actor=viewer_of(request).email)
+    if (backup := await or_flash_refused(request, taking)) is not None:
         flash(request, f"Backup {backup.id} taken ({backup.size_bytes} bytes).")
     return see_other(f"/ops/instances/{instance_id}")
 
@@ -50,15 +44,8 @@ async def restore_backup(
 ) -> Redirect:
     """Health-gated: the flash says whether the application serves on the restored data."""
     provisioner = await services.provisioner()
-    try:
-        outcome = await provisioner.backups.restore(
-            instance_id, backup_id, actor=viewer_of(request).email
-        )
-    except ProvisioningError as refused:
-        if isinstance(refused, LookupError):
-            raise  # not found (or not theirs): a 404
-        flash(request, str(refused), "error")
-    else:
+    restoring = provisioner.backups.restore(instance_id, backup_id, actor=viewer_of(request).email)
+    if (outcome := await or_flash_refused(request, restoring)) is not None:
         flash(request, outcome.detail, "ok" if outcome.restored else "error")
     return see_other(f"/ops/instances/{instance_id}")
 
